@@ -1,0 +1,1 @@
+"""Qt-free domain: manifests, field specs, test results and the error taxonomy."""

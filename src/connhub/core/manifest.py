@@ -1,0 +1,207 @@
+"""The manifest format: one `manifest.json` per integration type, validated by these models.
+
+Every field carries a description, so `connhub manifest-schema` can print a JSON Schema for plugin authors.
+Validation failures become one-line fix-it messages (`manifest_problems`) that say what to change.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+GROUPS = ("database", "cache", "messaging", "storage", "http-api", "devtools", "communication", "payments",
+          "remote", "other")
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+FIELD_KEY_PATTERN = re.compile(r"^(cfg:)?[a-z][a-z0-9_]*$")
+ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class EventSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: str = Field(description="Event name, e.g. `push` or `charge.succeeded`.")
+    description: str = Field(description="One sentence: when the event is sent.")
+    schema_path: str = Field(alias="schema", description="Path of the payload's JSON Schema, relative to the "
+                                                          "manifest's folder (e.g. `events/push.json`).")
+
+
+class HttpTest(BaseModel):
+    """A declarative connection test: one HTTP request and what a good answer looks like."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Literal["GET", "HEAD", "POST"] = Field("GET", description="HTTP method of the test request.")
+    url_field: str = Field("base_url", description="Credential field that holds the base URL.")
+    path: str = Field("/", description="Path appended to the base URL; starts with `/`.")
+    path_field: str | None = Field(None, description="Credential field whose value, when set, replaces `path`.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers. `{field}` is "
+                                    "replaced by that field's value, secrets included (never logged).")
+    expect_status: list[int] = Field(default_factory=list, description="Status codes that mean success; "
+                                     "empty means any 2xx.")
+    version_header: str | None = Field(None, description="Response header reported as the server version.")
+
+    @field_validator("path")
+    @classmethod
+    def _path_starts_with_slash(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError(f"test.path {value!r} must start with '/': write '/{value}'")
+        return value
+
+
+class Manifest(BaseModel):
+    """A connhub integration type."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    manifest_version: Literal[1] = Field(description="Format version of this file; this connhub reads 1.")
+    type: str = Field(description="Unique id: lowercase letters, digits and `_`, starting with a letter. "
+                                  "Built-ins live in a folder of the same name.")
+    name: str = Field(min_length=1, description="Display name, e.g. `PostgreSQL`.")
+    group: str = Field(description=f"Sidebar group: one of {', '.join(GROUPS)}.")
+    variant: str | None = Field(None, description="Sub-kind inside the group, e.g. `postgres` or `rest`.")
+    description: str = Field("", description="One or two sentences shown in the type picker.")
+    icon: str = Field(description="SVG file name, relative to the manifest's folder.")
+    docs_url: str | None = Field(None, description="Where to read about this service's credentials.")
+    entrypoint: str | None = Field(None, description="`module:Class` of the integration code, imported only "
+                                   "when first used. Omit it for a type with a declarative `test`.")
+    url_schemes: list[str] = Field(default_factory=list, description="URL schemes this type can parse.")
+    credentials: dict[str, Any] = Field(description="JSON Schema (2020-12) of the credential form. "
+                                        "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
+                                        "shape the form.")
+    test: HttpTest | None = Field(None, description="A declarative HTTP test, for types with no code.")
+    events: list[EventSpec] = Field(default_factory=list, description="Events the service can send.")
+
+    @field_validator("type")
+    @classmethod
+    def _type_is_an_id(cls, value: str) -> str:
+        if not TYPE_PATTERN.fullmatch(value):
+            suggestion = re.sub(r"[^a-z0-9_]", "_", value.lower()).strip("_") or "my_service"
+            raise ValueError(f"type {value!r} must be lowercase letters, digits and '_', starting with a "
+                             f"letter: try {suggestion!r}")
+        return value
+
+    @field_validator("group")
+    @classmethod
+    def _group_is_known(cls, value: str) -> str:
+        if value not in GROUPS:
+            raise ValueError(f"group {value!r} is unknown: use one of {', '.join(GROUPS)}")
+        return value
+
+    @field_validator("icon")
+    @classmethod
+    def _icon_is_svg(cls, value: str) -> str:
+        if not value.endswith(".svg") or "/" in value.replace("\\", "/").lstrip("./"):
+            raise ValueError(f"icon {value!r} must be an .svg file next to manifest.json, e.g. 'icon.svg'")
+        return value
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint_shape(cls, value: str | None) -> str | None:
+        if value is not None and not ENTRYPOINT_PATTERN.fullmatch(value):
+            raise ValueError(f"entrypoint {value!r} must look like 'package.module:ClassName'")
+        return value
+
+    @field_validator("credentials")
+    @classmethod
+    def _credentials_schema(cls, schema: dict[str, Any]) -> dict[str, Any]:
+        for problem in credential_schema_problems(schema):
+            raise ValueError(problem)
+        return schema
+
+    @model_validator(mode="after")
+    def _has_a_test(self) -> Manifest:
+        if self.entrypoint is None and self.test is None:
+            raise ValueError("nothing can test this type: add an 'entrypoint' (module:Class) or a "
+                             "declarative 'test' request")
+        if self.test is not None and self.test.url_field not in self.credentials.get("properties", {}):
+            raise ValueError(f"test.url_field {self.test.url_field!r} is not a credential field: add it to "
+                             "credentials.properties or point url_field at the base-URL field")
+        return self
+
+
+def credential_schema_problems(schema: dict[str, Any]) -> list[str]:
+    """Rules JSON Schema itself cannot state; each message names the field and the fix."""
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        return [f"credentials is not valid JSON Schema at {where}: {exc.message}"]
+    if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+        return ["credentials must be an object schema: {\"type\": \"object\", \"properties\": {…}}"]
+    return _properties_problems(schema, prefix="")
+
+
+def _properties_problems(schema: dict[str, Any], prefix: str) -> list[str]:
+    problems: list[str] = []
+    properties: dict[str, Any] = schema.get("properties", {})
+    for key in schema.get("required", []):
+        if key not in properties:
+            problems.append(f"credentials.required names {prefix}{key!r}, which is not a property: add it to "
+                            "properties or remove it from required")
+    for key, prop in properties.items():
+        where = f"{prefix}{key}"
+        if not FIELD_KEY_PATTERN.fullmatch(key):
+            problems.append(f"field key {where!r} must be lower_snake_case (optionally prefixed 'cfg:')")
+        if not isinstance(prop, dict):
+            continue
+        if prop.get("writeOnly") and prop.get("type", "string") != "string":
+            problems.append(f"secret field {where!r} (writeOnly) must have type 'string'")
+        if "x-order" in prop and not isinstance(prop["x-order"], int):
+            problems.append(f"x-order of {where!r} must be an integer")
+        show_if = prop.get("x-show-if")
+        if show_if is not None:
+            if not isinstance(show_if, dict) or not show_if:
+                problems.append(f"x-show-if of {where!r} must be an object like {{\"other_field\": value}}")
+            else:
+                for other in show_if:
+                    if other not in properties:
+                        problems.append(f"x-show-if of {where!r} refers to {other!r}, which is not a field "
+                                        "beside it: use a field of the same object")
+        if "oneOf" in prop:
+            problems.extend(_one_of_problems(where, prop["oneOf"]))
+    return problems
+
+
+def _one_of_problems(where: str, variants: list[Any]) -> list[str]:
+    problems: list[str] = []
+    discriminators = set()
+    for index, variant in enumerate(variants):
+        consts = [k for k, p in variant.get("properties", {}).items() if isinstance(p, dict) and "const" in p]
+        if len(consts) != 1:
+            problems.append(f"oneOf choice {index} of {where!r} needs exactly one property with a 'const' "
+                            "(e.g. {\"method\": {\"const\": \"bearer\"}}) to tell the choices apart")
+            continue
+        discriminators.add(consts[0])
+        problems.extend(_properties_problems(variant, prefix=f"{where}."))
+    if len(discriminators) > 1:
+        problems.append(f"oneOf choices of {where!r} use different discriminator keys "
+                        f"{sorted(discriminators)}: use the same key in every choice")
+    return problems
+
+
+def manifest_problems(error: ValidationError) -> list[str]:
+    """Turn pydantic's errors into one fix-it line each."""
+    lines = []
+    for err in error.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        kind = err["type"]
+        if kind == "missing":
+            lines.append(f"{loc!r} is missing: add it (see `connhub manifest-schema`)")
+        elif kind == "extra_forbidden":
+            lines.append(f"unknown key {loc!r}: remove it or check its spelling")
+        elif kind == "literal_error" and loc == "manifest_version":
+            lines.append("manifest_version must be 1: this connhub reads version 1 manifests")
+        elif kind == "value_error":
+            lines.append(str(err["ctx"]["error"]))
+        else:
+            lines.append(f"{loc or 'manifest'}: {err['msg']}")
+    return lines
+
+
+def manifest_json_schema() -> dict[str, Any]:
+    return Manifest.model_json_schema(by_alias=True)

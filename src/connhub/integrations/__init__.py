@@ -1,0 +1,1 @@
+"""Built-in integration types: one folder each, named after the manifest's `type`."""
