@@ -1,0 +1,5 @@
+import sys
+
+from connhub.cli import main
+
+sys.exit(main())

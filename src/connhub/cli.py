@@ -1,0 +1,293 @@
+"""`connhub`: the GUI by default, and sub-commands for scripts and CI over the same services.
+
+Exit codes: 0 success, 1 a test failed (or an operation was refused), 2 a usage error.
+Secrets are never taken from arguments: a hidden prompt, `--secret-stdin FIELD` or `--secret-env FIELD=VAR`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from connhub import __version__
+
+MASK = "********"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    pass
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connhub", description="Manage and test connections to services.")
+    parser.add_argument("--version", action="version", version=f"connhub {__version__}")
+    parser.add_argument("--data-dir", type=Path, help="where connhub keeps its database (default: the "
+                        "platform's user data dir; also CONNHUB_DATA_DIR)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("gui", help="open the window (the default)")
+
+    p = sub.add_parser("types", help="list integration types")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("list", help="list saved instances")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("show", help="show one instance (secrets masked)")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("add", help="save a new instance")
+    p.add_argument("type")
+    p.add_argument("name")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a non-secret field value (repeatable)")
+    p.add_argument("--secret-stdin", action="append", default=[], metavar="FIELD",
+                   help="read this secret field from standard input (one line)")
+    p.add_argument("--secret-env", action="append", default=[], metavar="FIELD=VAR",
+                   help="read this secret field from an environment variable")
+    p.add_argument("--no-prompt", action="store_true", help="never prompt for secrets")
+    p.add_argument("--tag", dest="tags", action="append", default=[])
+
+    p = sub.add_parser("remove", help="delete an instance and its keyring entries")
+    p.add_argument("name")
+
+    p = sub.add_parser("test", help="test saved instances (exit 1 if any fails)")
+    p.add_argument("names", nargs="*")
+    p.add_argument("--all", action="store_true")
+    p.add_argument("--json", action="store_true", help="one JSON object per instance, one per line")
+    p.add_argument("--timeout", type=float, help="seconds per test (default: the saved setting, 10)")
+
+    p = sub.add_parser("settings", help="show or change settings")
+    p.add_argument("--timeout", type=float, help="default test timeout in seconds")
+    p.add_argument("--json", action="store_true")
+
+    sub.add_parser("manifest-schema", help="print the JSON Schema of manifest.json, for plugin authors")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        os.environ["CONNHUB_DATA_DIR"] = str(args.data_dir)
+    if args.command in (None, "gui"):
+        from connhub.gui.app import run_gui
+
+        return run_gui()
+    if args.command == "manifest-schema":
+        from connhub.core.manifest import manifest_json_schema
+
+        print(json.dumps(manifest_json_schema(), indent=2))
+        return EXIT_OK
+
+    from connhub.plugins.registry import UnknownType
+    from connhub.services.hub import Hub, InvalidValues
+    from connhub.services.logs import setup_logging
+    from connhub.storage.repository import InstanceNotFound, NameTaken
+    from connhub.storage.vault import VaultError
+
+    hub = Hub()
+    setup_logging(hub.data_dir)
+    try:
+        return COMMANDS[args.command](hub, args)
+    except UsageError as exc:
+        print(f"connhub: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except InvalidValues as exc:
+        for key, message in sorted(exc.errors.items()):
+            print(f"connhub: {key}: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except (InstanceNotFound, NameTaken) as exc:
+        print(f"connhub: {exc.args[0]}", file=sys.stderr)
+        return EXIT_USAGE
+    except UnknownType as exc:
+        print(f"connhub: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except VaultError as exc:
+        print(f"connhub: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        hub.close()
+
+
+def cmd_types(hub, args) -> int:
+    entries = hub.registry.entries()
+    if args.json:
+        print(json.dumps([{"type": e.type, "name": e.name, "group": e.manifest.group if e.manifest else None,
+                           "source": e.source, "ok": e.ok, "error": e.error} for e in entries], indent=2))
+        return EXIT_OK
+    for e in entries:
+        group = e.manifest.group if e.manifest else "-"
+        state = "" if e.ok else f"  DISABLED: {e.error}"
+        print(f"{e.type:<14} {e.name:<22} {group:<14}{state}")
+    return EXIT_OK
+
+
+def _record_dict(record, masked_secrets: bool = True) -> dict[str, Any]:
+    data = {
+        "id": record.id, "name": record.name, "type": record.type, "workspace": record.workspace,
+        "summary": record.summary, "status": record.status, "tags": record.tags,
+        "environment": record.environment,
+        "last_test_at": record.last_test_at.isoformat() if record.last_test_at else None,
+        "last_latency_ms": record.last_latency_ms, "last_error_class": record.last_error_class,
+        "last_message": record.last_message, "error_count": record.error_count,
+    }
+    if masked_secrets:
+        data["config"] = {**record.config, **{k: MASK for k in record.secret_fields}}
+    return data
+
+
+def cmd_list(hub, args) -> int:
+    records = hub.instances()
+    if args.json:
+        print(json.dumps([_record_dict(r, masked_secrets=False) for r in records], indent=2))
+        return EXIT_OK
+    if not records:
+        print("No instances yet. Add one with `connhub add TYPE NAME` or in the window.")
+    for r in records:
+        print(f"{r.name:<24} {r.type:<10} {r.status:<9} {r.summary}")
+    return EXIT_OK
+
+
+def cmd_show(hub, args) -> int:
+    record = hub.find(args.name)
+    data = _record_dict(record)
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    for key in ("name", "type", "summary", "status", "last_message"):
+        if data[key]:
+            print(f"{key:<13} {data[key]}")
+    for key, value in sorted(data["config"].items()):
+        print(f"  {key:<20} {value}")
+    return EXIT_OK
+
+
+def _parse_value(spec, raw: str) -> Any:
+    from connhub.core.fields import FieldKind
+
+    if spec.kind is FieldKind.BOOLEAN:
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise UsageError(f"{spec.key} takes true or false, not {raw!r}")
+    if spec.kind in (FieldKind.INTEGER, FieldKind.NUMBER):
+        try:
+            return int(raw) if spec.kind is FieldKind.INTEGER else float(raw)
+        except ValueError:
+            return raw  # left for validation to word ("Enter a whole number"), or a ${env:…} reference
+    return raw
+
+
+def cmd_add(hub, args) -> int:
+    from connhub.core.fields import active_keys, all_specs, defaults
+
+    entry = hub.entry(args.type)
+    if not entry.ok:
+        raise UsageError(f"type {args.type!r} is disabled: {entry.error}")
+    specs = {s.key: s for s in all_specs(entry.specs) if not s.app_level}
+    values: dict[str, Any] = defaults(entry.specs)
+    for item in args.sets:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set takes FIELD=VALUE, got {item!r}")
+        spec = specs.get(key) or next((s for s in specs.values() if s.discriminator == key), None)
+        if spec is None:
+            raise UsageError(f"{args.type} has no field {key!r}; fields: {', '.join(sorted(specs))}")
+        if spec.secret:
+            raise UsageError(f"{key} is a secret: pass it with --secret-stdin {key} or --secret-env {key}=VAR, "
+                             "or leave it out to be asked")
+        values[key] = raw if spec.discriminator == key else _parse_value(spec, raw)
+    for key in args.secret_stdin:
+        _require_secret_field(specs, key)
+        values[key] = sys.stdin.readline().rstrip("\r\n")
+    for item in args.secret_env:
+        key, sep, var = item.partition("=")
+        _require_secret_field(specs, key)
+        if not sep or var not in os.environ:
+            raise UsageError(f"--secret-env {key}=VAR: environment variable {var or '?'!r} is not set")
+        values[key] = os.environ[var]
+    if not args.no_prompt and sys.stdin.isatty():
+        for key in sorted(active_keys(entry.specs, values)):
+            spec = specs.get(key)
+            if spec and spec.secret and key not in values:
+                typed = getpass.getpass(f"{spec.title} ({key}, empty for none): ")
+                if typed:
+                    values[key] = typed
+    record = hub.create(args.type, args.name, values, tags=args.tags)
+    print(f"Saved {record.name} ({record.type}) {record.summary}")
+    return EXIT_OK
+
+
+def _require_secret_field(specs, key: str) -> None:
+    if key not in specs or not specs[key].secret:
+        secret = sorted(k for k, s in specs.items() if s.secret)
+        raise UsageError(f"{key!r} is not a secret field of this type; secret fields: {', '.join(secret)}")
+
+
+def cmd_remove(hub, args) -> int:
+    record = hub.find(args.name)
+    hub.delete(record.id)
+    print(f"Removed {record.name}")
+    return EXIT_OK
+
+
+def cmd_test(hub, args) -> int:
+    if args.all == bool(args.names):
+        raise UsageError("name the instances to test, or pass --all (not both)")
+    if args.timeout is not None and args.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    records = hub.instances() if args.all else [hub.find(name) for name in args.names]
+    results = asyncio.run(_test_all(hub, records, args.timeout))
+    for record, result in zip(records, results, strict=True):
+        if args.json:
+            print(json.dumps({
+                "name": record.name, "type": record.type, "ok": result.ok,
+                "error_class": result.error_class.value if result.error_class else None,
+                "message": result.message, "hint": result.hint or None, "latency_ms": result.latency_ms,
+                "server_version": result.server_version, "failed_stage": result.failed_stage,
+                "stages": [vars(s) for s in result.stages]}))
+        elif result.ok:
+            print(f"ok    {record.name:<24} {result.latency_ms:>8.1f} ms  {result.server_version or ''}")
+        else:
+            print(f"FAIL  {record.name:<24} [{result.error_class}] {result.message}\n      hint: {result.hint}")
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FAILED
+
+
+async def _test_all(hub, records, timeout: float | None, concurrency: int = 8):
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(record):
+        async with gate:
+            return await hub.test_instance(record, timeout=timeout)
+
+    return await asyncio.gather(*(one(r) for r in records))
+
+
+def cmd_settings(hub, args) -> int:
+    if args.timeout is not None:
+        try:
+            hub.set_default_timeout(args.timeout)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    data = {"default_timeout": hub.default_timeout, "data_dir": str(hub.data_dir),
+            "keyring": hub.vault.status().backend}
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        for key, value in data.items():
+            print(f"{key:<16} {value}")
+    return EXIT_OK
+
+
+COMMANDS = {"types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add, "remove": cmd_remove,
+            "test": cmd_test, "settings": cmd_settings}

@@ -1,0 +1,1 @@
+"""PySide6 lives here and only here: windows, dialogs, the form builder, list models, icons."""

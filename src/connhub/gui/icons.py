@@ -1,0 +1,64 @@
+"""Icons: each type's SVG from its folder, the app icon, and a few drawn symbols. Cached; SVG stays crisp."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from connhub.plugins.registry import Registry
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+APP_ICON = RESOURCES / "connhub.svg"
+
+_cache: dict[str, QIcon] = {}
+
+
+def type_icon(registry: Registry, type_name: str) -> QIcon:
+    icon = _cache.get(type_name)
+    if icon is None:
+        try:
+            path = registry.get(type_name).icon_path
+        except KeyError:
+            path = None
+        icon = QIcon(str(path)) if path else generic_icon()
+        _cache[type_name] = icon
+    return icon
+
+
+@cache
+def app_icon() -> QIcon:
+    return QIcon(str(APP_ICON))
+
+
+def _svg_icon(svg: str) -> QIcon:
+    renderer = QSvgRenderer(QByteArray(svg.encode()))
+    icon = QIcon()
+    for size in (16, 24, 32, 48, 64):
+        pixmap = QPixmap(size, size)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        renderer.render(painter)
+        painter.end()
+        icon.addPixmap(pixmap)
+    return icon
+
+
+@cache
+def generic_icon() -> QIcon:
+    return _svg_icon('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><rect x="3" y="3" width="18" '
+                     'height="18" rx="4" fill="#8a94a6"/><path d="M8 12h8M12 8v8" stroke="#fff" '
+                     'stroke-width="2" stroke-linecap="round"/></svg>')
+
+
+@cache
+def warning_icon() -> QIcon:
+    return _svg_icon('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24"><path d="M12 2 23 21H1z" '
+                     'fill="#d97706"/><path d="M12 9v5" stroke="#fff" stroke-width="2.2" stroke-linecap="round"/>'
+                     '<circle cx="12" cy="17.5" r="1.3" fill="#fff"/></svg>')
+
+
+STATUS_COLORS = {"ok": QColor("#16a34a"), "failing": QColor("#dc2626"), "untested": QColor("#9ca3af")}

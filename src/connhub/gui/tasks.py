@@ -1,0 +1,51 @@
+"""Running work off the GUI thread and awaiting dialogs, without nested event loops."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+
+T = TypeVar("T")
+log = logging.getLogger("connhub.gui")
+
+
+async def background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Blocking work (SQLite, keyring) on the loop's worker executor; the window keeps painting."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
+
+
+async def dialog_result(dialog: QDialog) -> int:
+    """Open a dialog window-modally and wait for it to finish, without `exec()`'s nested loop."""
+    future = asyncio.get_running_loop().create_future()
+
+    def done(code: int) -> None:
+        if not future.done():
+            future.set_result(code)
+
+    dialog.finished.connect(done)
+    dialog.open()
+    return await future
+
+
+def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
+    box.setObjectName("errorBox")
+    box.open()
+    return box
+
+
+def spawn(coro) -> asyncio.Task:
+    """Start a UI coroutine; an unexpected error is logged (types and ids only) instead of vanishing."""
+    task = asyncio.ensure_future(coro)
+
+    def report(t: asyncio.Task) -> None:
+        if not t.cancelled() and t.exception() is not None:
+            log.error("UI task failed: %s", type(t.exception()).__name__)
+
+    task.add_done_callback(report)
+    return task

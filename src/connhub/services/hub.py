@@ -1,0 +1,259 @@
+"""The application's use cases, shared by the GUI and the CLI: types, instances, secrets and tests.
+
+Methods that touch the database or the keyring block; the GUI calls them on its worker executor, the CLI
+directly. Tests are coroutines. Nothing here reads a secret until a test, an edit or a duplicate needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from connhub.core.fields import active_keys, secret_keys, validate_values
+from connhub.core.results import TestResult
+from connhub.plugins.registry import Registry, TypeEntry
+from connhub.services.testing import DEFAULT_TIMEOUT, run_test
+from connhub.storage.repository import DEFAULT_WORKSPACE, InstanceRecord, InstanceStore, NameTaken, TestRun
+from connhub.storage.vault import SecretVault
+
+log = logging.getLogger("connhub")
+
+
+class InvalidValues(ValueError):
+    """Form values that do not satisfy the type's schema: {field: message}."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{key}: {message}" for key, message in sorted(errors.items())))
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("CONNHUB_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("connhub", appauthor=False))
+
+
+@dataclass
+class Split:
+    config: dict[str, Any]
+    secrets: dict[str, Any]
+
+
+class Hub:
+    def __init__(self, data_dir: Path | None = None, db_url: str | None = None, registry: Registry | None = None,
+                 vault: SecretVault | None = None, workspace: str = DEFAULT_WORKSPACE):
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self._db_url = db_url or os.environ.get("CONNHUB_DB_URL")
+        self._registry = registry
+        self.vault = vault or SecretVault()
+        self.workspace = workspace
+
+    # --- wiring (each piece opened on first use, so start-up pays only for what it shows) -------------
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry.discover()
+        return self._registry
+
+    @cached_property
+    def store(self) -> InstanceStore:
+        from connhub.storage.db import open_engine, sqlite_url
+
+        if not self._db_url:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        return InstanceStore(open_engine(self._db_url or sqlite_url(self.data_dir)))
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.engine.dispose()
+
+    # --- settings -------------------------------------------------------------------------------------
+
+    @property
+    def default_timeout(self) -> float:
+        return float(self.store.get_setting("default_timeout", str(DEFAULT_TIMEOUT)))
+
+    def set_default_timeout(self, seconds: float) -> None:
+        if not 0.1 <= seconds <= 600:
+            raise ValueError("The timeout must be between 0.1 and 600 seconds")
+        self.store.set_setting("default_timeout", repr(float(seconds)))
+
+    # --- types ----------------------------------------------------------------------------------------
+
+    def entry(self, type_name: str) -> TypeEntry:
+        return self.registry.get(type_name)
+
+    def split(self, type_name: str, values: dict[str, Any]) -> Split:
+        """Keep only the shown fields, then part the secrets from the rest."""
+        specs = self.entry(type_name).specs
+        active = active_keys(specs, values)
+        secret = secret_keys(specs)
+        kept = {k: v for k, v in values.items() if k in active and v not in (None, "")}
+        return Split({k: v for k, v in kept.items() if k not in secret},
+                     {k: str(v) for k, v in kept.items() if k in secret})
+
+    def validate(self, type_name: str, values: dict[str, Any], saved_secrets: set[str] = frozenset()
+                 ) -> dict[str, str]:
+        """Field errors for these values; a secret already in the keyring counts as present."""
+        entry = self.entry(type_name)
+        probe = dict(values)
+        for key in saved_secrets:
+            probe.setdefault(key, "saved")
+        return validate_values(entry.manifest.credentials, entry.specs, probe)
+
+    def summary(self, type_name: str, config: dict[str, Any]) -> str:
+        return self.entry(type_name).integration().connection_info(config).display_url
+
+    # --- instances ------------------------------------------------------------------------------------
+
+    def instances(self) -> list[InstanceRecord]:
+        return self.store.list(self.workspace)
+
+    def find(self, ref: str) -> InstanceRecord:
+        return self.store.find(ref, self.workspace)
+
+    def create(self, type_name: str, name: str, values: dict[str, Any], tags: list[str] | None = None,
+               environment: str | None = None) -> InstanceRecord:
+        """Secrets go to the keyring first; the row is written only once they are safe."""
+        name = _clean_name(name)
+        errors = self.validate(type_name, values)
+        if errors:
+            raise InvalidValues(errors)
+        split = self.split(type_name, values)
+        record = InstanceRecord(name=name, type=type_name, config=split.config,
+                                secret_fields=sorted(split.secrets), workspace=self.workspace,
+                                summary=self.summary(type_name, split.config), tags=list(tags or []),
+                                environment=environment)
+        if self.store.name_taken(name, self.workspace):
+            raise NameTaken(name, self.workspace)
+        self.vault.store(record.id, split.secrets)
+        try:
+            self.store.add(record)
+        except BaseException:
+            self.vault.delete(record.id, split.secrets)
+            raise
+        log.info("created instance %s (%s)", record.id, type_name)
+        return record
+
+    def update(self, instance_id: str, values: dict[str, Any], name: str | None = None,
+               tags: list[str] | None = None, environment: str | None = None) -> InstanceRecord:
+        """Secrets absent from `values` keep their saved value; secrets of hidden fields are removed."""
+        record = self.store.get(instance_id)
+        saved = set(record.secret_fields)
+        errors = self.validate(record.type, values, saved_secrets=saved)
+        if errors:
+            raise InvalidValues(errors)
+        if name is not None:
+            record.name = _clean_name(name)
+            if self.store.name_taken(record.name, record.workspace, except_id=record.id):
+                raise NameTaken(record.name, record.workspace)
+        split = self.split(record.type, values)
+        active = active_keys(self.entry(record.type).specs, values)
+        kept = {k for k in saved if k in active}
+        self.vault.store(record.id, split.secrets)
+        record.config = split.config
+        record.secret_fields = sorted(kept | set(split.secrets))
+        record.summary = self.summary(record.type, split.config)
+        if tags is not None:
+            record.tags = list(tags)
+        if environment is not None:
+            record.environment = environment or None
+        self.store.update(record)
+        self.vault.delete(record.id, saved - set(record.secret_fields))
+        log.info("updated instance %s", record.id)
+        return record
+
+    def duplicate(self, instance_id: str, name: str | None = None) -> InstanceRecord:
+        source = self.store.get(instance_id)
+        secrets = self.vault.fetch(source.id, source.secret_fields)
+        copy = InstanceRecord(name=name or self._copy_name(source.name), type=source.type,
+                              config=dict(source.config), secret_fields=sorted(secrets),
+                              workspace=source.workspace, summary=source.summary, tags=list(source.tags),
+                              environment=source.environment)
+        self.vault.store(copy.id, secrets)
+        try:
+            self.store.add(copy)
+        except BaseException:
+            self.vault.delete(copy.id, secrets)
+            raise
+        log.info("duplicated instance %s as %s", source.id, copy.id)
+        return copy
+
+    def _copy_name(self, name: str) -> str:
+        candidate, n = f"{name} (copy)", 2
+        while self.store.name_taken(candidate, self.workspace):
+            candidate, n = f"{name} (copy {n})", n + 1
+        return candidate
+
+    def delete(self, instance_id: str) -> None:
+        """Keyring entries first: if the keyring refuses, the instance stays and nothing is lost."""
+        record = self.store.get(instance_id)
+        self.vault.delete(record.id, record.secret_fields)
+        self.store.delete(record.id)
+        log.info("deleted instance %s", record.id)
+
+    def secrets_of(self, record: InstanceRecord) -> dict[str, str]:
+        return self.vault.fetch(record.id, record.secret_fields)
+
+    def history(self, instance_id: str, limit: int = 20) -> list[TestRun]:
+        return self.store.history(instance_id, limit)
+
+    # --- tests ----------------------------------------------------------------------------------------
+
+    async def test_values(self, type_name: str, values: dict[str, Any], timeout: float | None = None,
+                          on_stage: Callable[[str], None] | None = None,
+                          saved_from: InstanceRecord | None = None) -> TestResult:
+        """Test unsaved form values; secrets left blank in an edit form come from the saved instance."""
+        split = self.split(type_name, values)
+        secrets = dict(split.secrets)
+        if saved_from is not None:
+            missing = [k for k in saved_from.secret_fields if k not in secrets]
+            if missing:
+                loop = asyncio.get_running_loop()
+                secrets.update(await loop.run_in_executor(None, self.vault.fetch, saved_from.id, missing))
+        timeout = timeout or await asyncio.get_running_loop().run_in_executor(None, lambda: self.default_timeout)
+        return await run_test(self.entry(type_name), split.config, secrets, timeout, on_stage)
+
+    async def test_instance(self, record: InstanceRecord, timeout: float | None = None,
+                            on_stage: Callable[[str], None] | None = None) -> TestResult:
+        """Test a saved instance and record the outcome in its history."""
+        loop = asyncio.get_running_loop()
+        from connhub.core.errors import HINTS, ErrorClass
+        from connhub.storage.vault import VaultError
+
+        try:
+            secrets = await loop.run_in_executor(None, self.vault.fetch, record.id, record.secret_fields)
+        except VaultError as exc:
+            result = TestResult(ok=False, message=str(exc), error_class=ErrorClass.CONFIG,
+                                hint=HINTS[ErrorClass.CONFIG], failed_stage="secrets")
+        else:
+            if timeout is None:
+                timeout = await loop.run_in_executor(None, lambda: self.default_timeout)
+            result = await run_test(self.entry(record.type), record.config, secrets, timeout, on_stage)
+        await loop.run_in_executor(None, self.record_result, record.id, result)
+        return result
+
+    def record_result(self, instance_id: str, result: TestResult) -> InstanceRecord:
+        log.info("tested instance %s: %s", instance_id, "ok" if result.ok else result.error_class)
+        return self.store.record_test(instance_id, result.ok, result.error_class.value if result.error_class else None,
+                                      result.latency_ms, result.server_version, result.message)
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidValues({"name": "Give the instance a name"})
+    if len(name) > 200:
+        raise InvalidValues({"name": "Must be at most 200 characters"})
+    return name
+

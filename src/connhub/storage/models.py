@@ -1,0 +1,57 @@
+"""Tables. Secrets never live here: `secret_fields` lists only which fields have one in the keyring."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class InstanceRow(Base):
+    __tablename__ = "instances"
+    __table_args__ = (UniqueConstraint("workspace", "name", name="uq_instances_workspace_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(40), index=True)
+    workspace: Mapped[str] = mapped_column(String(100), default="default")
+    config: Mapped[dict] = mapped_column(JSON, default=dict)
+    secret_fields: Mapped[list] = mapped_column(JSON, default=list)
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="untested")
+    last_test_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error_class: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    last_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_server_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    environment: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TestRunRow(Base):
+    __tablename__ = "test_runs"
+    __test__ = False
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ok: Mapped[bool]
+    error_class: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    latency_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    server_version: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class SettingRow(Base):
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

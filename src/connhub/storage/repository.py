@@ -1,0 +1,182 @@
+"""The instance store: plain records in and out, so callers never see SQLAlchemy sessions or rows."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from connhub.storage.models import InstanceRow, SettingRow, TestRunRow
+
+DEFAULT_WORKSPACE = "default"
+
+
+class NameTaken(ValueError):
+    def __init__(self, name: str, workspace: str):
+        super().__init__(f"An instance named {name!r} already exists in workspace {workspace!r}: choose another "
+                         "name")
+
+
+class InstanceNotFound(LookupError):
+    def __init__(self, ref: str):
+        super().__init__(f"No instance named {ref!r} (see `connhub list`)")
+
+
+@dataclass
+class InstanceRecord:
+    name: str
+    type: str
+    config: dict[str, Any] = field(default_factory=dict)
+    secret_fields: list[str] = field(default_factory=list)
+    workspace: str = DEFAULT_WORKSPACE
+    summary: str = ""
+    tags: list[str] = field(default_factory=list)
+    environment: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    status: str = "untested"
+    last_test_at: datetime | None = None
+    last_latency_ms: float | None = None
+    last_error_class: str | None = None
+    last_message: str | None = None
+    last_server_version: str | None = None
+    error_count: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class TestRun:
+    __test__ = False
+
+    started_at: datetime
+    ok: bool
+    error_class: str | None
+    latency_ms: float | None
+    server_version: str | None
+    message: str
+
+
+_RECORD_FIELDS = [f.name for f in fields(InstanceRecord)]
+
+
+def _record(row: InstanceRow) -> InstanceRecord:
+    record = InstanceRecord(**{name: getattr(row, name) for name in _RECORD_FIELDS})
+    for stamp in ("last_test_at", "created_at", "updated_at"):
+        value = getattr(record, stamp)
+        if value is not None and value.tzinfo is None:  # SQLite drops the zone; we only ever store UTC
+            setattr(record, stamp, value.replace(tzinfo=UTC))
+    return record
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class InstanceStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._session = sessionmaker(engine, expire_on_commit=False)
+
+    def _commit(self, session: Session, record: InstanceRecord) -> None:
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            raise NameTaken(record.name, record.workspace) from None
+
+    def list(self, workspace: str | None = None) -> list[InstanceRecord]:
+        query = select(InstanceRow).order_by(func.lower(InstanceRow.name))
+        if workspace is not None:
+            query = query.where(InstanceRow.workspace == workspace)
+        with self._session() as session:
+            return [_record(row) for row in session.scalars(query)]
+
+    def get(self, instance_id: str) -> InstanceRecord:
+        with self._session() as session:
+            row = session.get(InstanceRow, instance_id)
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            return _record(row)
+
+    def find(self, ref: str, workspace: str = DEFAULT_WORKSPACE) -> InstanceRecord:
+        """By name in the workspace, or by id."""
+        with self._session() as session:
+            row = session.scalars(select(InstanceRow).where(InstanceRow.workspace == workspace,
+                                                            InstanceRow.name == ref)).first()
+            row = row or session.get(InstanceRow, ref)
+            if row is None:
+                raise InstanceNotFound(ref)
+            return _record(row)
+
+    def name_taken(self, name: str, workspace: str, except_id: str | None = None) -> bool:
+        with self._session() as session:
+            query = select(InstanceRow.id).where(InstanceRow.workspace == workspace, InstanceRow.name == name)
+            if except_id:
+                query = query.where(InstanceRow.id != except_id)
+            return session.scalars(query).first() is not None
+
+    def add(self, record: InstanceRecord) -> InstanceRecord:
+        record.created_at = record.updated_at = now()
+        with self._session() as session:
+            session.add(InstanceRow(**{name: getattr(record, name) for name in _RECORD_FIELDS}))
+            self._commit(session, record)
+        return record
+
+    def update(self, record: InstanceRecord) -> InstanceRecord:
+        record.updated_at = now()
+        with self._session() as session:
+            row = session.get(InstanceRow, record.id)
+            if row is None:
+                raise InstanceNotFound(record.id)
+            for name in ("name", "config", "secret_fields", "summary", "tags", "environment", "workspace"):
+                setattr(row, name, getattr(record, name))
+            row.updated_at = record.updated_at
+            self._commit(session, record)
+        return record
+
+    def delete(self, instance_id: str) -> None:
+        with self._session() as session:
+            session.execute(delete(InstanceRow).where(InstanceRow.id == instance_id))
+            session.commit()
+
+    def record_test(self, instance_id: str, ok: bool, error_class: str | None, latency_ms: float | None,
+                    server_version: str | None, message: str, at: datetime | None = None) -> InstanceRecord:
+        at = at or now()
+        with self._session() as session:
+            row = session.get(InstanceRow, instance_id)
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            row.status = "ok" if ok else "failing"
+            row.last_test_at = at
+            row.last_latency_ms = latency_ms
+            row.last_error_class = error_class
+            row.last_message = message
+            row.last_server_version = server_version if ok else row.last_server_version
+            row.error_count = 0 if ok else row.error_count + 1
+            session.add(TestRunRow(instance_id=instance_id, started_at=at, ok=ok, error_class=error_class,
+                                   latency_ms=latency_ms, server_version=server_version, message=message))
+            session.commit()
+            return _record(row)
+
+    def history(self, instance_id: str, limit: int = 20) -> list[TestRun]:
+        query = (select(TestRunRow).where(TestRunRow.instance_id == instance_id)
+                 .order_by(TestRunRow.started_at.desc(), TestRunRow.id.desc()).limit(limit))
+        with self._session() as session:
+            return [TestRun(r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC), r.ok,
+                            r.error_class, r.latency_ms, r.server_version, r.message)
+                    for r in session.scalars(query)]
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        with self._session() as session:
+            row = session.get(SettingRow, key)
+            return row.value if row else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._session() as session:
+            session.merge(SettingRow(key=key, value=value))
+            session.commit()

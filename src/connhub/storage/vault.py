@@ -1,0 +1,154 @@
+"""Secrets in the operating system's keyring, and nowhere else.
+
+Every keyring call runs on a worker thread with a timeout (a Secret Service waiting on an unlock prompt
+must not freeze the caller), and an insecure backend (none, null, a plaintext file) is refused rather than
+silently used: there is no plaintext fallback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+SERVICE = "connhub"
+DEFAULT_TIMEOUT = 5.0
+T = TypeVar("T")
+
+NO_KEYRING = ("No secure keyring is available. Install and start a Secret Service such as GNOME Keyring "
+              "or KWallet (on Debian: apt install gnome-keyring), then try again.")
+LOCKED = "The keyring is locked. Unlock it (log in to your desktop session or open your keyring) and retry."
+
+
+class VaultError(Exception):
+    """Secrets cannot be stored or read; the message says what to do. Nothing was written in plaintext."""
+
+
+@dataclass(frozen=True)
+class VaultStatus:
+    usable: bool
+    backend: str
+    problem: str | None = None
+
+
+def backend_name(backend: Any) -> str:
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def insecurity(backend: Any) -> str | None:
+    """Why this backend must not hold secrets, or None when it is a real keyring."""
+    from keyring.backends import chainer, fail
+
+    name = backend_name(backend)
+    if isinstance(backend, chainer.ChainerBackend):
+        if not backend.backends:
+            return NO_KEYRING
+        return next((p for p in map(insecurity, backend.backends) if p), None)
+    if isinstance(backend, fail.Keyring):
+        return NO_KEYRING
+    if name.startswith("keyring.backends.null"):
+        return f"The keyring backend {name} discards secrets. {NO_KEYRING}"
+    if name.startswith("keyrings.alt") or "plaintext" in name.lower():
+        return (f"The keyring backend {name} keeps secrets in a file on disk, which connhub refuses to use. "
+                "Uninstall keyrings.alt or set PYTHON_KEYRING_BACKEND to a real keyring.")
+    return None
+
+
+class SecretVault:
+    """One keyring entry per secret field: service `connhub`, user name `<instance id>:<field>`."""
+
+    def __init__(self, backend: Any = None, timeout: float = DEFAULT_TIMEOUT):
+        self._backend = backend
+        self.timeout = timeout
+
+    @property
+    def backend(self) -> Any:
+        if self._backend is None:
+            import keyring
+
+            self._backend = self._call(keyring.get_keyring)
+        return self._backend
+
+    def status(self) -> VaultStatus:
+        try:
+            backend = self.backend
+        except VaultError as exc:
+            return VaultStatus(False, "unknown", str(exc))
+        problem = insecurity(backend)
+        return VaultStatus(problem is None, backend_name(backend), problem)
+
+    def ensure_usable(self) -> None:
+        problem = self.status().problem
+        if problem:
+            raise VaultError(problem)
+
+    def store(self, instance_id: str, secrets: dict[str, str]) -> None:
+        if not secrets:
+            return
+        self.ensure_usable()
+        for key, value in secrets.items():
+            self._call(self.backend.set_password, SERVICE, _user(instance_id, key), value)
+
+    def fetch(self, instance_id: str, keys: Iterable[str]) -> dict[str, str]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        self.ensure_usable()
+        found = {}
+        for key in keys:
+            value = self._call(self.backend.get_password, SERVICE, _user(instance_id, key))
+            if value is not None:
+                found[key] = value
+        return found
+
+    def delete(self, instance_id: str, keys: Iterable[str]) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        keys = list(keys)
+        if not keys:
+            return
+        self.ensure_usable()
+        for key in keys:
+            try:
+                self._call(self.backend.delete_password, SERVICE, _user(instance_id, key))
+            except PasswordDeleteError:
+                pass  # already gone: deleting is idempotent
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run one keyring call on a daemon thread; give up after `timeout` seconds."""
+        from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
+
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = fn(*args)
+            except BaseException as exc:  # handed back to the caller's thread
+                box["error"] = exc
+
+        worker = threading.Thread(target=work, name="connhub-keyring", daemon=True)
+        worker.start()
+        worker.join(self.timeout)
+        if worker.is_alive():
+            raise VaultError(f"The keyring did not answer within {self.timeout:g} s. It may be waiting for an "
+                             "unlock prompt: unlock it and try again.")
+        error = box.get("error")
+        if error is None:
+            return box.get("value")
+        if isinstance(error, PasswordDeleteError):
+            raise error
+        if isinstance(error, KeyringLocked):
+            raise VaultError(LOCKED) from None
+        if isinstance(error, NoKeyringError):
+            raise VaultError(NO_KEYRING) from None
+        if isinstance(error, RuntimeError | OSError) or type(error).__module__.startswith(("keyring", "secretstorage", "jeepney")):
+            # Secret Service errors carry D-Bus text, never the secret; keep the class name for support.
+            raise VaultError(f"The keyring refused the request ({type(error).__name__}). Check that it is "
+                             "running and unlocked.") from None
+        raise error
+
+
+def _user(instance_id: str, key: str) -> str:
+    return f"{instance_id}:{key}"
