@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 
 
@@ -29,6 +30,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     setup_logging(hub.data_dir)
     window = MainWindow(hub)
     window.show()
+    if os.environ.get("CONNHUB_EXIT_AFTER_PAINT"):  # benchmarks and smoke tests: stop after the first paint
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: (print("first-paint", flush=True), app.quit()))
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:
