@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import re
 import socket
 import ssl
 from enum import StrEnum
@@ -119,19 +120,30 @@ def classify(exc: BaseException) -> ConnectionTestError:
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return ConnectTimeout("No answer within the timeout")
     if isinstance(exc, ConnectionRefusedError):
-        return RefusedError(text)
+        return RefusedError(_refused_text(text))
     if isinstance(exc, PermissionError):
         return PermissionDenied(text)
     if isinstance(exc, FileNotFoundError):
         return NotFound(text)
     if isinstance(exc, OSError):
         if exc.errno == errno.ECONNREFUSED:
-            return RefusedError(text)
+            return RefusedError(_refused_text(text))
         if exc.errno in _UNREACHABLE:
             return RefusedError(f"Host unreachable: {text}")
         if exc.errno == errno.ETIMEDOUT:
             return ConnectTimeout(text)
         # asyncio wraps several connect attempts into one OSError("Multiple exceptions: ...").
         if "Connect call failed" in text or "Connection refused" in text:
-            return RefusedError(text)
+            return RefusedError(_refused_text(text))
     return UnknownError(f"{type(exc).__name__}: {text}")
+
+
+_CONNECT_CALL = re.compile(r"Connect call failed \('([^']+)', (\d+)")
+
+
+def _refused_text(text: str) -> str:
+    """asyncio's "[Errno 111] Connect call failed ('::1', 5432, 0, 0)" in words a user reads at a glance."""
+    addresses = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in _CONNECT_CALL.findall(text)]
+    if not addresses:
+        return text
+    return f"Nothing accepts connections on {' or '.join(dict.fromkeys(addresses))}"

@@ -1,0 +1,102 @@
+"""Network steps every integration shares: resolving the host, timing a driver's handshake, classifying the
+OS error a driver wrapped, and building a client TLS context. Standard library only, so any integration can
+use them without importing another integration's driver."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from connhub.core.context import TestContext
+from connhub.core.errors import (
+    ConfigError,
+    ConnectionTestError,
+    ConnectTimeout,
+    DnsError,
+    ErrorClass,
+    TlsError,
+    classify,
+)
+
+
+async def resolve_host(host: str, port: int | None, ctx: TestContext) -> None:
+    """The resolve stage: a DNS failure is reported as such before a driver wraps it in something vaguer."""
+    with ctx.stage("resolve"):
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(ctx.remaining()):
+                await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise DnsError(f"Cannot resolve {host}: {exc.strerror or exc}") from None
+        except TimeoutError:
+            raise ConnectTimeout(f"Resolving {host} took longer than {ctx.timeout:g} s") from None
+
+
+#: Where a failure inside a one-call driver handshake really happened.
+_STAGE_OF = {ErrorClass.TLS: "tls", ErrorClass.AUTH: "auth", ErrorClass.PERMISSION: "auth",
+             ErrorClass.NOT_FOUND: "auth"}
+
+
+@contextmanager
+def handshake(ctx: TestContext, map_error: Callable[[Exception], ConnectionTestError]) -> Iterator[None]:
+    """Time one driver call that connects, negotiates TLS and authenticates as the `connect` stage.
+
+    Drivers do all three in one call, so they cannot be timed apart; a failure is classified at once and the
+    stage is renamed after the step that failed (tls, auth), so `failed_stage` points at the right place.
+    """
+    try:
+        with ctx.stage("connect"):
+            yield
+    except Exception as exc:
+        error = map_error(exc)
+        if ctx.stages and not ctx.stages[-1].ok:
+            ctx.stages[-1].name = _STAGE_OF.get(error.error_class, ctx.stages[-1].name)
+        if error is exc:
+            raise
+        raise error from exc
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it was raised from or during (drivers wrap the OS error)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def classify_os_chain(exc: BaseException, timeout: float) -> ConnectionTestError | None:
+    """Classify by the first OS-level cause in a wrapped exception: DNS, refused, TLS or timeout."""
+    for cause in exception_chain(exc):
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return TlsError(f"Certificate not trusted: {cause.verify_message or cause.reason}")
+        if isinstance(cause, ssl.SSLError | ssl.CertificateError):
+            return TlsError(str(getattr(cause, "reason", None) or cause))
+        if isinstance(cause, TimeoutError):
+            return ConnectTimeout(f"No answer within {timeout:g} s")
+        if isinstance(cause, OSError):
+            mapped = classify(cause)
+            if mapped.error_class is not ErrorClass.UNKNOWN:
+                return mapped
+    return None
+
+
+def tls_context(ca_file: str | None, *, verify: bool = True, check_hostname: bool = True) -> ssl.SSLContext:
+    """A client TLS context; a CA file that cannot be read is a settings problem, not a TLS one."""
+    if not verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    try:
+        context = ssl.create_default_context(cafile=ca_file or None)
+    except FileNotFoundError:
+        raise ConfigError(f"CA certificate file not found: {ca_file}") from None
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(f"Cannot read the CA certificate file {ca_file}: {exc}") from None
+    context.check_hostname = check_hostname
+    return context
