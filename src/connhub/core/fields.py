@@ -190,7 +190,10 @@ def _is_hostname(value: object) -> bool:
 def _is_url(value: object) -> bool:
     if not isinstance(value, str):
         return True
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "http://[" (bad IPv6 literal), characters NFKC turns into URL syntax, …
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
@@ -219,6 +222,9 @@ def validate_values(schema: dict[str, Any], specs: list[FieldSpec], values: dict
 
     active = active_keys(specs, values)
     present = {k: v for k, v in values.items() if k in active and v not in (None, "") and not is_reference(v)}
+    for spec in all_specs(specs):  # a choice left out means its default, as in `active_keys`
+        if spec.kind is FieldKind.CHOICE and spec.discriminator in active and spec.discriminator not in present:
+            present[spec.discriminator] = values.get(spec.discriminator, spec.default)
     effective = _effective_schema(schema, specs, values, active)
     validator = Draft202012Validator(effective, format_checker=_format_checker())
     errors: dict[str, str] = {}
@@ -244,11 +250,14 @@ def _effective_schema(schema: dict[str, Any], specs: list[FieldSpec], values: di
             if spec.discriminator not in active:
                 continue
             chosen = values.get(spec.discriminator, spec.default)
-            variant = next((v for v in spec.schema["oneOf"]
-                            if any(p.get("const") == chosen for p in v["properties"].values())), None)
-            if variant is None:
+            choice = next((c for c in spec.choices if c.value == chosen), None)  # as `active_keys` does
+            if choice is None:  # an unknown choice (a CLI `--set`, an import): name the valid ones
+                disc_name = spec.discriminator.rsplit(".", 1)[-1]
+                properties[name] = {"type": "object", "required": [disc_name],
+                                    "properties": {disc_name: {"enum": [c.value for c in spec.choices]}}}
+                required.append(name)
                 continue
-            choice = next(c for c in spec.choices if c.value == chosen)
+            variant = spec.schema["oneOf"][spec.choices.index(choice)]
             properties[name] = _effective_schema(variant, list(choice.fields), values, active)
             required.append(name)
         elif spec.key in active:

@@ -6,10 +6,18 @@ Validation failures become one-line fix-it messages (`manifest_problems`) that s
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 GROUPS = ("database", "cache", "messaging", "storage", "http-api", "devtools", "communication", "payments",
           "remote", "other")
@@ -92,7 +100,7 @@ class Manifest(BaseModel):
     @field_validator("icon")
     @classmethod
     def _icon_is_svg(cls, value: str) -> str:
-        if not value.endswith(".svg") or "/" in value.replace("\\", "/").lstrip("./"):
+        if not value.endswith(".svg") or "/" in value.replace("\\", "/").removeprefix("./"):
             raise ValueError(f"icon {value!r} must be an .svg file next to manifest.json, e.g. 'icon.svg'")
         return value
 
@@ -148,10 +156,12 @@ def _properties_problems(schema: dict[str, Any], prefix: str) -> list[str]:
         if not FIELD_KEY_PATTERN.fullmatch(key):
             problems.append(f"field key {where!r} must be lower_snake_case (optionally prefixed 'cfg:')")
         if not isinstance(prop, dict):
+            problems.append(f"field {where!r} must be a schema object like {{\"type\": \"string\"}}, "
+                            f"not {json.dumps(prop)}")
             continue
         if prop.get("writeOnly") and prop.get("type", "string") != "string":
             problems.append(f"secret field {where!r} (writeOnly) must have type 'string'")
-        if "x-order" in prop and not isinstance(prop["x-order"], int):
+        if "x-order" in prop and (not isinstance(prop["x-order"], int) or isinstance(prop["x-order"], bool)):
             problems.append(f"x-order of {where!r} must be an integer")
         show_if = prop.get("x-show-if")
         if show_if is not None:
@@ -171,7 +181,8 @@ def _one_of_problems(where: str, variants: list[Any]) -> list[str]:
     problems: list[str] = []
     discriminators = set()
     for index, variant in enumerate(variants):
-        consts = [k for k, p in variant.get("properties", {}).items() if isinstance(p, dict) and "const" in p]
+        properties = variant.get("properties", {}) if isinstance(variant, dict) else {}
+        consts = [k for k, p in properties.items() if isinstance(p, dict) and "const" in p]
         if len(consts) != 1:
             problems.append(f"oneOf choice {index} of {where!r} needs exactly one property with a 'const' "
                             "(e.g. {\"method\": {\"const\": \"bearer\"}}) to tell the choices apart")

@@ -114,21 +114,22 @@ def load_folder(folder: Path, source: str, require_folder_name: bool) -> TypeEnt
     return TypeEntry(manifest.type, source, folder, manifest, "; ".join(problems) or None)
 
 
-def _entry_point_folders() -> Iterable[tuple[Path | None, str, str | None]]:
+def _entry_point_folders() -> Iterable[tuple[Path | None, str, str | None, str]]:
+    """(folder, source, error, entry point name) per entry point; the name stands in for a broken one's type."""
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         dist = ep.dist.name if ep.dist else "unknown distribution"
         source = f"plugin {dist}"
-        try:
+        try:  # a dotted name imports its parent package: whatever that raises disables only this entry
             spec = importlib.util.find_spec(ep.value)
-        except (ImportError, ValueError) as exc:
-            spec, error = None, str(exc)
+        except Exception as exc:
+            spec, error = None, f"{type(exc).__name__}: {exc}"
         else:
             error = None
         if spec is None or not spec.submodule_search_locations:
             yield None, source, (f"entry point {ep.name!r} names {ep.value!r}, which is not an installed "
-                                 f"package{': ' + error if error else ''}; reinstall {dist}")
+                                 f"package{': ' + error if error else ''}; reinstall {dist}"), ep.name
             continue
-        yield Path(next(iter(spec.submodule_search_locations))), source, None
+        yield Path(next(iter(spec.submodule_search_locations))), source, None, ep.name
 
 
 class Registry:
@@ -145,12 +146,12 @@ class Registry:
     @classmethod
     def discover(cls, builtin_folder: Path = BUILTIN_FOLDER, plugins: bool = True) -> Registry:
         entries = [load_folder(folder, "built-in", require_folder_name=True)
-                   for folder in sorted(builtin_folder.iterdir())
+                   for folder in (sorted(builtin_folder.iterdir()) if builtin_folder.is_dir() else [])
                    if folder.is_dir() and (folder / "manifest.json").exists()]
         if plugins:
-            for folder, source, error in _entry_point_folders():
+            for folder, source, error, name in _entry_point_folders():
                 if error or folder is None:
-                    entries.append(TypeEntry(source.removeprefix("plugin "), source, None, None, error))
+                    entries.append(TypeEntry(name, source, None, None, error))
                 else:
                     entries.append(load_folder(folder, source, require_folder_name=False))
         return cls(entries)
