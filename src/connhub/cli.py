@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
     from connhub.plugins.registry import UnknownType
-    from connhub.services.hub import Hub, InvalidValues
+    from connhub.services.hub import Hub, InvalidValues, TypeDisabled
     from connhub.services.logs import setup_logging
     from connhub.storage.repository import InstanceNotFound, NameTaken
     from connhub.storage.vault import VaultError
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InstanceNotFound, NameTaken) as exc:
         print(f"connhub: {exc.args[0]}", file=sys.stderr)
         return EXIT_USAGE
-    except UnknownType as exc:
+    except (UnknownType, TypeDisabled) as exc:
         print(f"connhub: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except VaultError as exc:
@@ -199,7 +199,8 @@ def cmd_add(hub, args) -> int:
     for item in args.sets:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise UsageError(f"--set takes FIELD=VALUE, got {item!r}")
+            # The argument is not echoed: a mistyped `--set password:…` must not print the password.
+            raise UsageError(f"--set takes FIELD=VALUE; argument {args.sets.index(item) + 1} of --set has no '='")
         spec = specs.get(key) or next((s for s in specs.values() if s.discriminator == key), None)
         if spec is None:
             raise UsageError(f"{args.type} has no field {key!r}; fields: {', '.join(sorted(specs))}")

@@ -7,6 +7,7 @@ directly. Tests are coroutines. Nothing here reads a secret until a test, an edi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -19,7 +20,13 @@ from connhub.core.fields import active_keys, secret_keys, validate_values
 from connhub.core.results import TestResult
 from connhub.plugins.registry import Registry, TypeEntry
 from connhub.services.testing import DEFAULT_TIMEOUT, run_test
-from connhub.storage.repository import DEFAULT_WORKSPACE, InstanceRecord, InstanceStore, NameTaken, TestRun
+from connhub.storage.repository import (
+    DEFAULT_WORKSPACE,
+    InstanceRecord,
+    InstanceStore,
+    NameTaken,
+    TestRun,
+)
 from connhub.storage.vault import SecretVault
 
 log = logging.getLogger("connhub")
@@ -31,6 +38,14 @@ class InvalidValues(ValueError):
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
         super().__init__("; ".join(f"{key}: {message}" for key, message in sorted(errors.items())))
+
+
+class TypeDisabled(ValueError):
+    """The type's manifest or code is broken: it can be listed, not used, until the fix-it message is followed."""
+
+    def __init__(self, entry: TypeEntry):
+        self.entry = entry
+        super().__init__(f"type {entry.type!r} is disabled: {entry.error}")
 
 
 def default_data_dir() -> Path:
@@ -93,9 +108,15 @@ class Hub:
     def entry(self, type_name: str) -> TypeEntry:
         return self.registry.get(type_name)
 
+    def usable_entry(self, type_name: str) -> TypeEntry:
+        entry = self.registry.get(type_name)
+        if entry.manifest is None:
+            raise TypeDisabled(entry)
+        return entry
+
     def split(self, type_name: str, values: dict[str, Any]) -> Split:
         """Keep only the shown fields, then part the secrets from the rest."""
-        specs = self.entry(type_name).specs
+        specs = self.usable_entry(type_name).specs
         active = active_keys(specs, values)
         secret = secret_keys(specs)
         kept = {k: v for k, v in values.items() if k in active and v not in (None, "")}
@@ -105,7 +126,7 @@ class Hub:
     def validate(self, type_name: str, values: dict[str, Any], saved_secrets: set[str] = frozenset()
                  ) -> dict[str, str]:
         """Field errors for these values; a secret already in the keyring counts as present."""
-        entry = self.entry(type_name)
+        entry = self.usable_entry(type_name)
         probe = dict(values)
         for key in saved_secrets:
             probe.setdefault(key, "saved")
@@ -136,11 +157,13 @@ class Hub:
                                 environment=environment)
         if self.store.name_taken(name, self.workspace):
             raise NameTaken(name, self.workspace)
-        self.vault.store(record.id, split.secrets)
         try:
+            self.vault.store(record.id, split.secrets)
             self.store.add(record)
         except BaseException:
-            self.vault.delete(record.id, split.secrets)
+            # A keyring that failed half-way, or a row that could not be written: leave no orphan secret.
+            with contextlib.suppress(Exception):
+                self.vault.delete(record.id, split.secrets)
             raise
         log.info("created instance %s (%s)", record.id, type_name)
         return record

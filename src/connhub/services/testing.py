@@ -7,12 +7,23 @@ is classified, and every text that leaves is scrubbed of the secrets that went i
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 from connhub.core.context import TestContext
-from connhub.core.errors import HINTS, TITLES, ConfigError, ConnectionTestError, ErrorClass, classify
+from connhub.core.errors import (
+    HINTS,
+    TITLES,
+    ConfigError,
+    ConnectionTestError,
+    ErrorClass,
+    classify,
+)
 from connhub.core.fields import FieldKind, FieldSpec, all_specs
 from connhub.core.references import resolve_references
 from connhub.core.results import TestResult
@@ -65,15 +76,32 @@ def _failure(error: ConnectionTestError, ctx: TestContext, start: float, secrets
 
 
 def redact(text: str, secrets: list[str]) -> str:
-    """Replace every secret (and its common encodings) in a text meant for people or files."""
-    from urllib.parse import quote
+    """Replace every secret (and its common encodings) in a text meant for people or files. Base64 is
+    decoded rather than guessed: a server echoing a Basic header carries `user:password`, not the password."""
+    from urllib.parse import quote, quote_plus
 
+    secrets = [secret for secret in secrets if len(secret) >= 3]
     for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) < 3:
-            continue
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
+        forms = {secret, quote(secret, safe=""), quote(secret), quote_plus(secret, safe=""), json.dumps(secret)[1:-1]}
+        for form in forms:
             text = text.replace(form, REDACTED)
+    if secrets:
+        text = _BASE64_RUN.sub(lambda m: REDACTED if _decodes_to_secret(m.group(), secrets) else m.group(), text)
     return text
+
+
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{4,}={0,2}")
+
+
+def _decodes_to_secret(run: str, secrets: list[str]) -> bool:
+    for decode in (base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            decoded = decode(run + "=" * (-len(run) % 4)).decode("utf-8", "ignore")
+        except (ValueError, binascii.Error):
+            continue
+        if any(secret in decoded for secret in secrets):
+            return True
+    return False
 
 
 def coerce(specs: list[FieldSpec], values: dict[str, Any]) -> dict[str, Any]:

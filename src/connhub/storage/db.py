@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 #: The newest migration; `upgrade` skips Alembic (and its import) when the database is already there.
 SCHEMA_HEAD = "0001"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_MIGRATION_LOCK = 0x636F6E6E687562  # "connhub": PostgreSQL advisory lock held while migrating
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -35,9 +36,13 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine) -> None:
@@ -50,5 +55,13 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        # Two processes may open a new database at once (the window and a script, parallel CI jobs): the
+        # first takes a lock and migrates, the others wait for it and then find the schema current.
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # also makes the migration all-or-nothing
+        elif conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        if _revision(conn) == SCHEMA_HEAD:
+            return
         config.attributes["connection"] = conn
         command.upgrade(config, "head")

@@ -64,12 +64,18 @@ class TestRun:
 _RECORD_FIELDS = [f.name for f in fields(InstanceRecord)]
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """Aware UTC. SQLite drops the zone (we only ever store UTC there); PostgreSQL answers in the session's
+    time zone, which on a shared server need not be UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _record(row: InstanceRow) -> InstanceRecord:
     record = InstanceRecord(**{name: getattr(row, name) for name in _RECORD_FIELDS})
     for stamp in ("last_test_at", "created_at", "updated_at"):
-        value = getattr(record, stamp)
-        if value is not None and value.tzinfo is None:  # SQLite drops the zone; we only ever store UTC
-            setattr(record, stamp, value.replace(tzinfo=UTC))
+        setattr(record, stamp, _utc(getattr(record, stamp)))
     return record
 
 
@@ -146,7 +152,7 @@ class InstanceStore:
 
     def record_test(self, instance_id: str, ok: bool, error_class: str | None, latency_ms: float | None,
                     server_version: str | None, message: str, at: datetime | None = None) -> InstanceRecord:
-        at = at or now()
+        at = _utc(at) or now()  # SQLite keeps no zone: a time in another zone must be stored as UTC
         with self._session() as session:
             row = session.get(InstanceRow, instance_id)
             if row is None:
@@ -157,7 +163,8 @@ class InstanceStore:
             row.last_error_class = error_class
             row.last_message = message
             row.last_server_version = server_version if ok else row.last_server_version
-            row.error_count = 0 if ok else row.error_count + 1
+            # Counted by the database, not from the value read above: the GUI and a CLI run may record at once.
+            row.error_count = 0 if ok else InstanceRow.error_count + 1
             session.add(TestRunRow(instance_id=instance_id, started_at=at, ok=ok, error_class=error_class,
                                    latency_ms=latency_ms, server_version=server_version, message=message))
             session.commit()
@@ -167,7 +174,7 @@ class InstanceStore:
         query = (select(TestRunRow).where(TestRunRow.instance_id == instance_id)
                  .order_by(TestRunRow.started_at.desc(), TestRunRow.id.desc()).limit(limit))
         with self._session() as session:
-            return [TestRun(r.started_at if r.started_at.tzinfo else r.started_at.replace(tzinfo=UTC), r.ok,
+            return [TestRun(_utc(r.started_at), r.ok,
                             r.error_class, r.latency_ms, r.server_version, r.message)
                     for r in session.scalars(query)]
 
