@@ -37,9 +37,19 @@ def run_gui(argv: list[str] | None = None) -> int:
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:
-        with loop:
+        with loop:  # closing the loop also shuts the executor down (waiting for its threads)
             loop.run_until_complete(closed.wait())
+            _cancel_pending(loop)
     finally:
-        executor.shutdown(wait=True)
         hub.close()
     return 0
+
+
+def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """Quitting while a UI task still waits (a keyring check, a test) cancels it cleanly instead of
+    leaving asyncio to complain that a pending task was destroyed."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))

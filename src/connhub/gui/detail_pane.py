@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QLabel, QListWidget, QPushButton, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from connhub.core.errors import HINTS, TITLES, ErrorClass
 from connhub.gui.icons import type_icon
@@ -43,14 +51,28 @@ class DetailPane(QStackedWidget):
         self.summary = QLabel()
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.summary.setWordWrap(True)
+        # The last outcome in colour ("✖ Connection refused (2 min ago, 3 in a row)"), then what the server
+        # said and the hint, in the normal text colour, so a failure reads as a heading plus advice.
         self.status = QLabel()
+        self.status.setObjectName("detailStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_detail = QLabel()
+        self.status_detail.setObjectName("detailStatusDetail")
+        self.status_detail.setWordWrap(True)
+        self.status_detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.status_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        status_box = QWidget()
+        status_layout = QVBoxLayout(status_box)
+        status_layout.setContentsMargins(0, 0, 0, 0)
+        status_layout.setSpacing(2)
+        status_layout.addWidget(self.status)
+        status_layout.addWidget(self.status_detail)
         self.version = QLabel()
         self.tags = QLabel()
         facts = QFormLayout()
         facts.addRow("Address", self.summary)
-        facts.addRow("Status", self.status)
+        facts.addRow("Status", status_box)
         facts.addRow("Server", self.version)
         facts.addRow("Tags", self.tags)
 
@@ -96,7 +118,13 @@ class DetailPane(QStackedWidget):
         self.title.setText(f"<span style='font-size: 15pt; font-weight: 600'>{_escape(record.name)}</span>"
                            f"<br>{_escape(type_name)}")
         self.summary.setText(record.summary or "—")
-        self.status.setText(_status_line(record))
+        headline, detail = _status_lines(record)
+        self.status.setText(headline)
+        self.status.setProperty("outcome", {"ok": "ok", "failing": "failed"}.get(record.status, "neutral"))
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+        self.status_detail.setText(detail)
+        self.status_detail.setVisible(bool(detail))
         self.version.setText(record.last_server_version or "—")
         self.tags.setText(", ".join(record.tags) or "—")
 
@@ -105,8 +133,13 @@ class DetailPane(QStackedWidget):
         for run in runs:
             mark = "✔" if run.ok else "✖"
             latency = f"{run.latency_ms:.0f} ms" if run.latency_ms is not None else ""
-            what = run.server_version or "" if run.ok else run.error_class or ""
-            self.history.addItem(f"{mark}  {run.started_at.astimezone():%Y-%m-%d %H:%M:%S}  {latency:>8}  {what}")
+            if run.ok:
+                what = run.server_version or ""
+            else:
+                cls = run.error_class if run.error_class in ErrorClass._value2member_map_ else ErrorClass.UNKNOWN
+                what = TITLES[ErrorClass(cls)]
+            parts = [f"{run.started_at.astimezone():%Y-%m-%d %H:%M:%S}", latency, what]
+            self.history.addItem(f"{mark}  " + "  ·  ".join(p for p in parts if p))
         if not runs:
             self.history.addItem("Not tested yet.")
 
@@ -115,17 +148,19 @@ class DetailPane(QStackedWidget):
             button.setEnabled(not testing)
 
 
-def _status_line(record: InstanceRecord) -> str:
+def _status_lines(record: InstanceRecord) -> tuple[str, str]:
+    """(the outcome, in colour; what the server said and the hint) for the Status row."""
     if record.status == "untested":
-        return "Not tested yet"
+        return "Not tested yet", ""
     when = age(record.last_test_at)
     if record.status == "ok":
         latency = f", {record.last_latency_ms:.0f} ms" if record.last_latency_ms is not None else ""
-        return f"✔ Working ({when}{latency})"
+        return f"✔ Working ({when}{latency})", ""
     cls = ErrorClass(record.last_error_class) if record.last_error_class in ErrorClass._value2member_map_ \
         else ErrorClass.UNKNOWN
-    return (f"✖ {TITLES[cls]} ({when}, {record.error_count} in a row)\n{record.last_message or ''}\n"
-            f"{HINTS[cls]}")
+    message = record.last_message or ""
+    return (f"✖ {TITLES[cls]} ({when}, {record.error_count} in a row)",
+            "\n".join(line for line in (message if message != TITLES[cls] else "", HINTS[cls]) if line))
 
 
 def _escape(text: str) -> str:

@@ -14,10 +14,28 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QPalette
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit,
-                               QPlainTextEdit, QSizePolicy, QStackedWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
-from connhub.core.fields import FieldKind, FieldSpec, active_keys, defaults, is_visible, validate_values
+from connhub.core.fields import (
+    FieldKind,
+    FieldSpec,
+    active_keys,
+    defaults,
+    is_visible,
+    validate_values,
+)
 from connhub.core.references import is_reference
 from connhub.gui.widgets import ComboBox, FilePathEdit, PasswordEdit
 

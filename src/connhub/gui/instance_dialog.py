@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget)
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from connhub.core.fields import defaults
 from connhub.gui.form import CredentialForm
 from connhub.gui.icons import type_icon
-from connhub.gui.tasks import background, show_error, spawn
+from connhub.gui.tasks import background, load_integration, show_error, spawn
 from connhub.gui.test_panel import TestPanel
 from connhub.plugins.registry import TypeEntry
 from connhub.services.hub import Hub, InvalidValues
@@ -27,18 +38,31 @@ class InstanceDialog(QDialog):
         self.saved_record: InstanceRecord | None = None
         self._test_task: asyncio.Task | None = None
         self._save_task: asyncio.Task | None = None
+        self._saving = False  # the keyring and the database are being written
         self.setObjectName("instanceDialog")
         self.setWindowTitle(f"Edit {entry.name} connection" if record else f"New {entry.name} connection")
         self.resize(560, 680)
 
         icon = QLabel()
         icon.setPixmap(type_icon(hub.registry, entry.type).pixmap(32, 32))
-        title = QLabel(f"<b>{entry.name}</b><br><span style='color: palette(mid)'>"
-                       f"{entry.manifest.description}</span>")
-        title.setWordWrap(True)
+        title = QLabel(f"<b>{html.escape(entry.name)}</b>")
+        # Rich text has no palette(): a muted colour mixed from the palette, readable on light and dark themes.
+        description = QLabel(entry.manifest.description)
+        description.setObjectName("typeDescription")
+        description.setTextFormat(Qt.TextFormat.PlainText)
+        description.setWordWrap(True)
+        palette = description.palette()
+        text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(*(round(a * 0.62 + b * 0.38) for a, b in (
+            (text.red(), window.red()), (text.green(), window.green()), (text.blue(), window.blue())))))
+        description.setPalette(palette)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(title)
+        titles.addWidget(description)
         header = QHBoxLayout()
         header.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
-        header.addWidget(title, 1)
+        header.addLayout(titles, 1)
 
         self.name_edit = QLineEdit(record.name if record else "")
         self.name_edit.setPlaceholderText(f"e.g. {entry.name} production")
@@ -51,6 +75,7 @@ class InstanceDialog(QDialog):
         name_row = QFormLayout()
         name_row.addRow(name_label, self.name_edit)
         name_row.addRow("", self.name_error)
+        self._name_row, self._name_label, self._name_aligned = name_row, name_label, False
 
         self.form = CredentialForm(entry.specs, entry.manifest.credentials)
         self.form.set_values(dict(record.config) if record else defaults(entry.specs))
@@ -93,6 +118,40 @@ class InstanceDialog(QDialog):
         layout.addLayout(bottom)
         self.name_edit.setFocus()
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._name_aligned:
+            self._name_aligned = True
+            self._align_name_row()
+
+    def _align_name_row(self) -> None:
+        """Line the Name row up with the form's label and field columns (the form indents its top rows to
+        match its group boxes, so a plain form layout here would sit a few pixels off)."""
+        self.layout().activate()
+        best = None
+        for layout in self.form.findChildren(QFormLayout):
+            for row in range(layout.rowCount()):
+                label, field = (layout.itemAt(row, role) for role in (QFormLayout.ItemRole.LabelRole,
+                                                                      QFormLayout.ItemRole.FieldRole))
+                if not (label and field and label.widget() and field.widget()
+                        and label.widget().isVisibleTo(self)):
+                    continue
+                x = label.widget().mapTo(self, QPoint(0, 0)).x()
+                if best is None or x < best[0]:
+                    best = (x, field.widget())
+        if best is None:
+            return
+        label_x, field = best
+        field_x = field.mapTo(self, QPoint(0, 0)).x()
+        outer = self.layout().contentsMargins()
+        left = max(0, label_x - outer.left())
+        right = max(0, self.width() - outer.right() - (field_x + field.width()))
+        self._name_row.setContentsMargins(left, 0, right, 0)
+        spacing = max(self._name_row.horizontalSpacing(), 0)
+        width = field_x - label_x - spacing
+        if width >= self._name_label.sizeHint().width():
+            self._name_label.setFixedWidth(width)
+
     # --- test -------------------------------------------------------------------------------------------
 
     def start_test(self) -> None:
@@ -101,6 +160,11 @@ class InstanceDialog(QDialog):
         self._test_task = spawn(self.run_test())
 
     async def run_test(self):
+        self._test_task = task = asyncio.current_task()
+
+        def mine() -> bool:  # once cancelled, this test must leave the UI to whatever came after it
+            return self._test_task is task
+
         values = self.form.values()
         errors = self.form.validate()
         if errors:
@@ -109,24 +173,32 @@ class InstanceDialog(QDialog):
         self._set_busy(True)
         self.test_panel.start()
         try:
-            result = await self.hub.test_values(self.entry.type, values, on_stage=self.test_panel.set_stage,
+            await load_integration(self.entry)
+            result = await self.hub.test_values(self.entry.type, values,
+                                                on_stage=lambda stage: mine() and self.test_panel.set_stage(stage),
                                                 saved_from=self.record)
         except asyncio.CancelledError:
-            self.test_panel.show_cancelled()
+            if mine():
+                self.test_panel.show_cancelled()
             return None
         except VaultError as exc:
-            self.test_panel.clear()
-            show_error(self, "Keyring", str(exc))
+            if mine():
+                self.test_panel.clear()
+                show_error(self, "Keyring", str(exc))
             return None
         finally:
-            self._set_busy(False)
-        self.test_panel.show_result(result)
+            if mine():
+                self._set_busy(False)
+        if mine():
+            self.test_panel.show_result(result)
         return result
 
     def cancel_test(self) -> None:
         if self._test_task and not self._test_task.done():
             self._test_task.cancel()
-            # Unlock at once; the task's own cleanup finishes in the background.
+            # Unlock at once; the task's own cleanup finishes in the background, and a new test may start
+            # before it has (the old task no longer counts as running).
+            self._test_task = None
             self._set_busy(False)
             self.test_panel.show_cancelled()
 
@@ -155,6 +227,7 @@ class InstanceDialog(QDialog):
             return None
         values = self.form.values()
         self._set_busy(True)
+        self._saving = True
         try:
             if self.record:
                 saved = await background(self.hub.update, self.record.id, values, name=name)
@@ -171,6 +244,7 @@ class InstanceDialog(QDialog):
             show_error(self, "Secrets not saved", f"{exc}\n\nNothing was saved.")
             return None
         finally:
+            self._saving = False
             self._set_busy(False)
         self.saved_record = saved
         self.accept()
@@ -181,5 +255,7 @@ class InstanceDialog(QDialog):
         self.name_error.setVisible(bool(text))
 
     def reject(self) -> None:
+        if self._saving:
+            return  # a save is writing (bounded by the keyring's timeout): closing now would hide its outcome
         self.cancel_test()
         super().reject()

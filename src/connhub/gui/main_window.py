@@ -3,18 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 
+import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QLabel, QLineEdit, QListView, QMainWindow, QMessageBox,
-                               QSplitter, QStackedWidget, QToolBar, QTreeView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QToolBar,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from connhub.gui.delegate import InstanceDelegate
 from connhub.gui.icons import app_icon
 from connhub.gui.instance_dialog import InstanceDialog
 from connhub.gui.models import InstanceFilter, InstanceListModel, Roles, type_tree_model
 from connhub.gui.settings_dialog import SettingsDialog
-from connhub.gui.tasks import background, dialog_result, show_error, spawn
+from connhub.gui.tasks import (
+    background,
+    dialog_result,
+    load_integration,
+    show_error,
+    spawn,
+)
 from connhub.gui.type_picker import TypePicker
 from connhub.services.hub import Hub
 from connhub.storage.repository import InstanceRecord
@@ -24,6 +44,8 @@ STYLE = """
 QLabel#fieldError { color: #d93025; }
 QLabel#testHeadline[outcome="ok"] { color: #15803d; font-weight: 600; }
 QLabel#testHeadline[outcome="failed"] { color: #d93025; font-weight: 600; }
+QLabel#detailStatus[outcome="ok"] { color: #15803d; font-weight: 600; }
+QLabel#detailStatus[outcome="failed"] { color: #d93025; font-weight: 600; }
 QLabel#keyringBanner { background: #fef3c7; color: #78350f; padding: 8px; border-bottom: 1px solid #f59e0b; }
 """
 
@@ -192,11 +214,20 @@ class MainWindow(QMainWindow):
                 index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
             self.list_view.scrollTo(index)
 
+    def _testing(self) -> bool:
+        return self._test_task is not None and not self._test_task.done()
+
+    def _update_actions(self) -> None:
+        enabled = self.selected() is not None and not self._testing()
+        for act in (self.test_action, self.edit_action, self.duplicate_action, self.delete_action):
+            act.setEnabled(enabled)
+
     def _current_changed(self, *_args) -> None:
         record = self.selected()
         self.detail.show_record(record)
-        for act in (self.test_action, self.edit_action, self.duplicate_action, self.delete_action):
-            act.setEnabled(record is not None)
+        if not self._testing():
+            self.detail.test_panel.clear()  # an earlier result belongs to whichever connection it tested
+        self._update_actions()
         if record is not None:
             spawn(self._load_history(record.id))
 
@@ -220,7 +251,9 @@ class MainWindow(QMainWindow):
         """Ask which keyring is in use, off the GUI thread; a missing or insecure one gets a banner."""
         status = await background(self.hub.vault.status)
         self.vault_status = status
-        short = status.backend.rsplit(".", 2)[-2] if "." in status.backend else status.backend
+        # "keyring.backends.SecretService.Keyring" → "SecretService"; a named class → its own name.
+        module, _, cls = status.backend.rpartition(".")
+        short = module.rsplit(".", 1)[-1] if cls == "Keyring" and module else cls
         self.keyring_label.setText(f"Keyring: {short}" if status.usable else "Keyring: unavailable")
         self.banner.setText(f"⚠ Secrets cannot be saved: {status.problem}" if status.problem else "")
         self.banner.setVisible(bool(status.problem))
@@ -234,17 +267,29 @@ class MainWindow(QMainWindow):
     async def create_flow(self, type_name: str | None = None) -> InstanceRecord | None:
         if type_name is None:
             picker = TypePicker(self.hub.registry, self)
-            self.active_dialog = picker
-            if await dialog_result(picker) != TypePicker.DialogCode.Accepted or not picker.chosen:
-                return None
-            type_name = picker.chosen
+            async with self._dialog(picker) as code:
+                if code != TypePicker.DialogCode.Accepted or not picker.chosen:
+                    return None
+                type_name = picker.chosen
         dialog = InstanceDialog(self.hub, self.hub.entry(type_name), parent=self)
+        async with self._dialog(dialog) as code:
+            saved = dialog.saved_record if code == InstanceDialog.DialogCode.Accepted else None
+        if saved:
+            self._put(saved)
+            self.statusBar().showMessage(f"Saved {saved.name}", 4000)
+        return saved
+
+    @asynccontextmanager
+    async def _dialog(self, dialog):
+        """Open a dialog, yield its result code, then let it go (each New or Edit builds a whole new form)."""
         self.active_dialog = dialog
-        if await dialog_result(dialog) == InstanceDialog.DialogCode.Accepted and dialog.saved_record:
-            self._put(dialog.saved_record)
-            self.statusBar().showMessage(f"Saved {dialog.saved_record.name}", 4000)
-            return dialog.saved_record
-        return None
+        try:
+            yield await dialog_result(dialog)
+        finally:
+            if self.active_dialog is dialog:
+                self.active_dialog = None
+            if shiboken6.isValid(dialog):  # gone already if the window closed while it was open
+                dialog.deleteLater()
 
     def edit_selected(self) -> None:
         if (record := self.selected()) is not None:
@@ -256,11 +301,12 @@ class MainWindow(QMainWindow):
                        "or its plugin uninstalled.")
             return None
         dialog = InstanceDialog(self.hub, self.hub.entry(record.type), record, parent=self)
-        self.active_dialog = dialog
-        if await dialog_result(dialog) == InstanceDialog.DialogCode.Accepted and dialog.saved_record:
-            self._put(dialog.saved_record)
-            return dialog.saved_record
-        return None
+        async with self._dialog(dialog) as code:
+            saved = dialog.saved_record if code == InstanceDialog.DialogCode.Accepted else None
+        if saved:
+            self._put(saved)
+            self.statusBar().showMessage(f"Saved {saved.name}", 4000)
+        return saved
 
     def duplicate_selected(self) -> None:
         if (record := self.selected()) is not None:
@@ -288,8 +334,8 @@ class MainWindow(QMainWindow):
                               QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
             box.setObjectName("confirmDelete")
             box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            self.active_dialog = box
-            confirmed = await dialog_result(box) == QMessageBox.StandardButton.Yes
+            async with self._dialog(box) as code:
+                confirmed = code == QMessageBox.StandardButton.Yes
         if not confirmed:
             return False
         try:
@@ -304,32 +350,50 @@ class MainWindow(QMainWindow):
         return True
 
     def test_selected(self) -> None:
-        if (record := self.selected()) is not None and not (self._test_task and not self._test_task.done()):
+        if (record := self.selected()) is not None and not self._testing():
             self._test_task = spawn(self.test(record))
 
     async def test(self, record: InstanceRecord):
+        """Test a saved instance; its Status row then shows the outcome (with the hint when it failed)."""
+        self._test_task = task = asyncio.current_task()
         panel = self.detail.test_panel
-        self.detail.set_testing(True)
+
+        def mine() -> bool:  # a cancelled test must not touch the UI of a test started after it
+            return self._test_task is task
+
+        self._set_testing(True)
         panel.start()
         try:
-            result = await self.hub.test_instance(record, on_stage=panel.set_stage)
+            if record.type in self.hub.registry:
+                await load_integration(self.hub.entry(record.type))
+            result = await self.hub.test_instance(record, on_stage=lambda stage: mine() and panel.set_stage(stage))
+            updated = await background(self.hub.find, record.id)
         except asyncio.CancelledError:
-            panel.show_cancelled()
+            if mine():
+                panel.show_cancelled()
             return None
         finally:
-            self.detail.set_testing(False)
-        panel.show_result(result)
-        updated = await background(self.hub.find, record.id)
+            if mine():
+                self._test_task = None
+                self._set_testing(False)
         self.model.upsert(updated)
         if (current := self.selected()) is not None and current.id == record.id:
             self.detail.show_record(updated)
+            panel.clear()  # the Status row now says the same, hint included: don't say it twice
             spawn(self._load_history(record.id))
+        self.statusBar().showMessage(f"{record.name}: {'working' if result.ok else 'failed'}", 4000)
         return result
 
+    def _set_testing(self, testing: bool) -> None:
+        self.detail.set_testing(testing)
+        self._update_actions()
+
     def cancel_test(self) -> None:
-        if self._test_task and not self._test_task.done():
+        """Stop the running test at once; its task unwinds in the background and leaves the UI alone."""
+        if self._testing():
             self._test_task.cancel()
-            self.detail.set_testing(False)
+            self._test_task = None
+            self._set_testing(False)
             self.detail.test_panel.show_cancelled()
 
     def open_settings(self) -> None:
@@ -338,6 +402,7 @@ class MainWindow(QMainWindow):
     async def settings_flow(self) -> None:
         timeout = await background(lambda: self.hub.default_timeout)
         dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self)
-        self.active_dialog = dialog
-        if await dialog_result(dialog) == SettingsDialog.DialogCode.Accepted:
-            await background(self.hub.set_default_timeout, dialog.timeout.value())
+        async with self._dialog(dialog) as code:
+            value = dialog.timeout.value()
+        if code == SettingsDialog.DialogCode.Accepted:
+            await background(self.hub.set_default_timeout, value)

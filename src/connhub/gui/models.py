@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from enum import IntEnum
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
 from connhub.gui.icons import type_icon, warning_icon
@@ -131,12 +137,14 @@ class InstanceFilter(QSortFilterProxyModel):
         self.setSortRole(Qt.ItemDataRole.DisplayRole)
 
     def set_text(self, text: str) -> None:
+        self.beginFilterChange()  # invalidateRowsFilter() is deprecated since Qt 6.10 (a warning per call)
         self._words = text.lower().split()
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_type(self, type_name: str | None) -> None:
+        self.beginFilterChange()
         self._type = type_name
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent) -> bool:
         index = self.sourceModel().index(source_row, 0, source_parent)

@@ -32,6 +32,16 @@ async def dialog_result(dialog: QDialog) -> int:
     return await future
 
 
+async def load_integration(entry) -> None:
+    """Import a type's code (and whatever its module imports) on the worker thread before its first test:
+    an import on the GUI thread freezes the window for a few hundred milliseconds. A failure is left for
+    the test itself to report, worded, as its result."""
+    try:
+        await background(entry.integration)
+    except Exception:  # noqa: BLE001 - reported by run_test as a classified result
+        pass
+
+
 def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("errorBox")

@@ -1,0 +1,121 @@
+"""Regenerate the README's screenshots from the real app (offscreen): `python scripts/screenshots.py [DIR]`.
+
+Instances are made with faker; tests really run (the local Redis and PostgreSQL if they are up, and a
+closed port for the failure). Secrets live in an in-memory keyring for the run, so nothing touches yours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def shoot(out: Path) -> None:
+    import keyring.backend
+    from faker import Faker
+
+    from connhub.gui.instance_dialog import InstanceDialog
+    from connhub.gui.main_window import MainWindow
+    from connhub.services.hub import Hub
+    from connhub.storage.vault import SecretVault
+
+    class MemoryKeyring(keyring.backend.KeyringBackend):
+        priority = 1
+
+        def __init__(self):
+            super().__init__()
+            self.entries = {}
+
+        def get_password(self, service, user):
+            return self.entries.get((service, user))
+
+        def set_password(self, service, user, password):
+            self.entries[(service, user)] = password
+
+        def delete_password(self, service, user):
+            self.entries.pop((service, user), None)
+
+    fake = Faker()
+    Faker.seed(7)
+    hub = Hub(data_dir=Path(tempfile.mkdtemp(prefix="connhub-shots-")), vault=SecretVault(backend=MemoryKeyring()))
+    made = [
+        hub.create("postgres", "Orders (local)", {"host": "127.0.0.1", "port": 5432, "database": "test",
+                                                  "user": "postgres"}),
+        hub.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}),
+        hub.create("redis", "Rate limiter (staging)", {"host": "127.0.0.1", "port": closed_port(), "db": 2,
+                                                       "password": fake.password()}),
+    ]
+    for _ in range(4):
+        company = fake.company().split()[0].strip(",")
+        made.append(hub.create("postgres", f"{company} analytics",
+                               {"host": fake.hostname(), "port": 5432, "database": fake.word(),
+                                "user": fake.user_name(), "password": fake.password()}))
+        made.append(hub.create("http", f"{company} API", {"base_url": f"https://api.{fake.domain_name()}/v1",
+                                                          "auth.method": "bearer", "auth.token": fake.sha1()}))
+    for record in made[:3]:
+        await hub.test_instance(record, timeout=3)
+
+    window = MainWindow(hub)
+    window.resize(1280, 760)
+    window.show()
+    await window.check_keyring()
+    window.select(made[2].id)
+    await asyncio.sleep(0.4)
+    window.grab().save(str(out / "main.png"))
+
+    dialog = InstanceDialog(hub, hub.entry("http"), parent=window)
+    dialog.name_edit.setText("Billing API")
+    dialog.form.set_values({"base_url": "https://billing.example.com/v2", "auth.method": "bearer",
+                            "auth.token": fake.sha1(), "test_path": "/health"})
+    dialog.resize(620, 720)
+    dialog.show()
+    await asyncio.sleep(0.2)
+    dialog.grab().save(str(out / "form.png"))
+    dialog.reject()
+
+    dialog = InstanceDialog(hub, hub.entry("postgres"), parent=window)
+    dialog.name_edit.setText("Warehouse")
+    dialog.form.set_values({"host": "127.0.0.1", "port": closed_port(), "database": "warehouse",
+                            "user": "etl", "password": fake.password()})
+    dialog.resize(620, 720)
+    dialog.show()
+    await asyncio.ensure_future(dialog.run_test())  # its own task: closing the dialog cancels only that
+    await asyncio.sleep(0.2)
+    dialog.grab().save(str(out / "failed-test.png"))
+    dialog.reject()
+    window.close()
+    hub.close()
+
+
+def main() -> int:
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "docs" / "screenshots")
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="connhub-shots-config-"))
+    app = QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    executor = qasync.QThreadExecutor(2)
+    loop.set_default_executor(executor)
+    asyncio.set_event_loop(loop)
+    with loop:  # closing the loop shuts the executor down
+        loop.run_until_complete(shoot(out))
+    print(f"screenshots written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

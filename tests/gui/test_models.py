@@ -1,0 +1,203 @@
+"""The instance list model and its filter at 10,000 rows, and the relative times the list shows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from connhub.gui.models import (
+    InstanceFilter,
+    InstanceListModel,
+    Roles,
+    age,
+    status_text,
+    type_tree_model,
+)
+from connhub.plugins.registry import Registry
+from connhub.storage.repository import InstanceRecord
+
+N = 10_000
+TYPES = ("postgres", "redis", "http")
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry.discover(plugins=False)
+
+
+def make_records(n: int = N) -> list[InstanceRecord]:
+    records = []
+    for i in range(n):
+        type_name = TYPES[i % 3]
+        tags = ["prod"] if i % 10 == 0 else ["dev"]
+        summary = {"postgres": f"postgres://app@db{i}.example.com:5432/app",
+                   "redis": f"redis://cache{i}.example.com:6379/0",
+                   "http": f"https://api{i}.example.com/v1"}[type_name]
+        records.append(InstanceRecord(name=f"conn {i:05d}", type=type_name, summary=summary, tags=tags))
+    return records
+
+
+@pytest.fixture
+def models(qtbot, registry):
+    model = InstanceListModel(registry)
+    proxy = InstanceFilter()
+    proxy.setSourceModel(model)
+    proxy.sort(0)
+    model.set_records(make_records())
+    yield model, proxy
+    proxy.setSourceModel(None)
+
+
+def ids_of(model: InstanceListModel) -> list[str]:
+    return [model.index(row).data(Roles.ID) for row in range(model.rowCount())]
+
+
+def assert_consistent(model: InstanceListModel) -> None:
+    """row_of() agrees with what each row holds, for every row."""
+    records = model.records()
+    assert model.rowCount() == len(records)
+    for row, record in enumerate(records):
+        assert model.row_of(record.id) == row
+        assert model.index(row).data(Roles.ID) == record.id
+
+
+def test_ten_thousand_rows(models):
+    model, proxy = models
+    assert model.rowCount() == N
+    assert model.rowCount(model.index(0)) == 0  # a list: rows have no children
+    assert proxy.rowCount() == N
+    # Sorted by name, case-insensitively.
+    assert proxy.index(0, 0).data() == "conn 00000"
+    assert proxy.index(N - 1, 0).data() == f"conn {N - 1:05d}"
+    first = model.index(0)
+    assert first.data(Roles.SUMMARY) == "postgres://app@db0.example.com:5432/app"
+    assert first.data(Roles.STATUS_TEXT) == "untested"
+    assert model.data(QModelIndex()) is None
+    assert_consistent(model)
+
+
+def test_filter_by_words(models):
+    model, proxy = models
+    proxy.set_text("redis")  # by type (and the summary's scheme)
+    assert proxy.rowCount() == len(range(1, N, 3))
+    proxy.set_text("PROD")  # by tag, case-insensitively
+    assert proxy.rowCount() == N // 10
+    proxy.set_text("prod redis")  # every word must match
+    assert proxy.rowCount() == len([i for i in range(N) if i % 10 == 0 and i % 3 == 1])
+    proxy.set_text("cache43.example.com")  # by summary
+    assert proxy.rowCount() == 1
+    assert proxy.index(0, 0).data() == "conn 00043"
+    proxy.set_text("conn 0999")  # by name, each word anywhere: conn 00999 and conn 09990 … 09999
+    assert proxy.rowCount() == len([i for i in range(N) if "0999" in f"{i:05d}"]) == 11
+    proxy.set_text("no such thing")
+    assert proxy.rowCount() == 0
+    proxy.set_text("   ")
+    assert proxy.rowCount() == N
+
+
+def test_filter_by_type_and_words(models):
+    model, proxy = models
+    proxy.set_type("http")
+    assert proxy.rowCount() == len(range(2, N, 3))
+    assert {proxy.index(r, 0).data(Roles.TYPE) for r in range(proxy.rowCount())} == {"http"}
+    proxy.set_text("prod")
+    assert proxy.rowCount() == len([i for i in range(N) if i % 10 == 0 and i % 3 == 2])
+    proxy.set_type(None)
+    assert proxy.rowCount() == N // 10
+
+
+def test_upsert_and_remove_keep_rows_consistent(models, qtbot):
+    model, proxy = models
+    records = model.records()
+    proxy.set_text("renamed")
+    assert proxy.rowCount() == 0
+
+    # Update in place: same row, new data, the filter and the sort follow.
+    changed = records[5000]
+    changed.name = "AAA renamed"
+    with qtbot.waitSignal(model.dataChanged, timeout=1000):
+        model.upsert(changed)
+    assert model.rowCount() == N
+    assert model.row_of(changed.id) == 5000
+    assert model.index(5000).data() == "AAA renamed"
+    assert proxy.rowCount() == 1
+    proxy.set_text("")
+    assert proxy.index(0, 0).data() == "AAA renamed"
+
+    # Insert: appended, found, filterable.
+    added = InstanceRecord(name="zz new one", type="redis", summary="redis://new.example.com:6379/0")
+    with qtbot.waitSignal(model.rowsInserted, timeout=1000):
+        model.upsert(added)
+    assert model.rowCount() == N + 1
+    assert model.row_of(added.id) == N
+    assert proxy.rowCount() == N + 1
+    assert proxy.index(N, 0).data() == "zz new one"
+
+    # Remove from the middle, the start and the end: every later row moves up and row_of() follows.
+    for victim in (records[1234], records[0], added):
+        with qtbot.waitSignal(model.rowsRemoved, timeout=1000):
+            model.remove(victim.id)
+        assert model.row_of(victim.id) is None
+    assert model.rowCount() == N - 2
+    assert proxy.rowCount() == N - 2
+    assert records[1234].id not in ids_of(model)
+    assert_consistent(model)
+
+    model.remove("not-an-id")  # unknown ids are ignored
+    assert model.rowCount() == N - 2
+
+    # A reset replaces everything.
+    model.set_records(records[:10])
+    assert model.rowCount() == 10 and proxy.rowCount() == 10
+    assert_consistent(model)
+
+
+def test_display_data_of_a_tested_record(registry, qtbot):
+    model = InstanceListModel(registry)
+    when = datetime.now(UTC) - timedelta(minutes=5)
+    record = InstanceRecord(name="Orders", type="postgres", summary="postgres://app@db:5432/orders",
+                            status="failing", last_error_class="auth", last_test_at=when, tags=["prod"])
+    model.set_records([record])
+    index = model.index(0)
+    assert index.data(Qt.ItemDataRole.DisplayRole) == "Orders"
+    assert index.data(Roles.STATUS_TEXT) == "auth · 5 min ago"
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == "Orders\npostgres://app@db:5432/orders\nauth · 5 min ago"
+    assert index.data(Roles.SEARCH_TEXT) == "orders postgres postgres://app@db:5432/orders prod"
+    assert not index.data(Qt.ItemDataRole.DecorationRole).isNull()
+    ok = InstanceRecord(name="x", type="redis", status="ok", last_test_at=when)
+    assert status_text(ok) == "ok · 5 min ago"
+
+
+def test_type_tree_lists_every_builtin_type(registry, qtbot):
+    model = type_tree_model(registry)
+    assert model.index(0, 0).data() == "All connections"
+    types = set()
+    for row in range(1, model.rowCount()):
+        group = model.index(row, 0)
+        assert not model.flags(group) & Qt.ItemFlag.ItemIsSelectable
+        types |= {model.index(r, 0, group).data(Roles.TYPE) for r in range(model.rowCount(group))}
+    assert {"postgres", "redis", "http"} <= types
+
+
+NOW = datetime(2024, 5, 17, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("delta", "text"), [
+    (timedelta(0), "just now"),
+    (timedelta(seconds=59), "just now"),
+    (timedelta(seconds=60), "1 min ago"),
+    (timedelta(minutes=59, seconds=59), "59 min ago"),
+    (timedelta(hours=1), "1 h ago"),
+    (timedelta(hours=23, minutes=59), "23 h ago"),
+    (timedelta(days=1), "1 d ago"),
+    (timedelta(days=40), "40 d ago"),
+    (timedelta(seconds=-30), "just now"),  # a clock that moved back never says "in the future"
+])
+def test_age(delta, text):
+    assert age(NOW - delta, now=NOW) == text
+
+
+def test_age_of_nothing():
+    assert age(None, now=NOW) == ""
