@@ -58,6 +58,37 @@ class HttpTest(BaseModel):
         return value
 
 
+class UrlFormat(BaseModel):
+    """How a connection URL `scheme://user:password@host:port/path?query` fills the credential fields.
+
+    Each value names the credential field that receives that part; `None` means the type has no such part
+    (a URL that carries it is refused, never silently dropped)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str | None = Field("host", description="Field for the host name or IP (IPv6 without brackets).")
+    port: str | None = Field("port", description="Field for the port; a URL without one gets the field's default.")
+    user: str | None = Field("user", description="Field for the user name (percent-decoded).")
+    password: str | None = Field("password", description="Field for the password (percent-decoded; `@`, `:` "
+                                 "and `+` are kept as they are).")
+    lone_user: str | None = Field(None, description="Field that takes the user part when the URL has no "
+                                  "password (e.g. a NATS token `nats://TOKEN@host`).")
+    path: str | None = Field(None, description="Field for the path, e.g. `database` or `vhost`.")
+    path_mode: Literal["segment", "absolute", "integer"] = Field(
+        "segment", description="`segment`: the path without its leading `/`, percent-decoded; `absolute`: a "
+        "file path, leading `/` kept (sqlite:///srv/app.db); `integer`: a number (redis://host/2).")
+    path_default: str | None = Field(None, description="Value of the path field when the URL has no path at all.")
+    query: dict[str, str] = Field(default_factory=dict, description="Query parameter → field, e.g. "
+                                  "`{\"sslmode\": \"sslmode\"}`. Other parameters are reported as unknown.")
+    scheme_values: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Field values a scheme implies, e.g. `{\"rediss\": {\"tls\": true}}`.")
+    userinfo_values: dict[str, Any] = Field(
+        default_factory=dict, description="Field values implied when the URL carries `user:password@`, e.g. "
+        "`{\"auth.method\": \"basic\"}`.")
+    base_url: str | None = Field(None, description="Field that receives the whole URL minus its `user:password@` "
+                                 "(HTTP APIs); host, port and path are then not split out.")
+
+
 class Manifest(BaseModel):
     """A connhub integration type."""
 
@@ -74,7 +105,10 @@ class Manifest(BaseModel):
     docs_url: str | None = Field(None, description="Where to read about this service's credentials.")
     entrypoint: str | None = Field(None, description="`module:Class` of the integration code, imported only "
                                    "when first used. Omit it for a type with a declarative `test`.")
-    url_schemes: list[str] = Field(default_factory=list, description="URL schemes this type can parse.")
+    url_schemes: list[str] = Field(default_factory=list, description="URL schemes this type can parse; the first "
+                                   "one is used for display URLs.")
+    url: UrlFormat | None = Field(None, description="How those URLs map to credential fields; the defaults "
+                                  "(host, port, user, password) apply when omitted.")
     credentials: dict[str, Any] = Field(description="JSON Schema (2020-12) of the credential form. "
                                         "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
                                         "shape the form.")
@@ -123,10 +157,37 @@ class Manifest(BaseModel):
         if self.entrypoint is None and self.test is None:
             raise ValueError("nothing can test this type: add an 'entrypoint' (module:Class) or a "
                              "declarative 'test' request")
-        if self.test is not None and self.test.url_field not in self.credentials.get("properties", {}):
+        properties = self.credentials.get("properties", {})
+        if self.url is not None:
+            if not self.url_schemes:
+                raise ValueError("'url' is set but 'url_schemes' is empty: list the schemes it parses")
+            fields = _all_field_keys(self.credentials)
+            for part in ("host", "port", "user", "password", "lone_user", "path", "base_url"):
+                target = getattr(self.url, part)
+                if target is not None and target not in fields and target in self.url.model_fields_set:
+                    raise ValueError(f"url.{part} names {target!r}, which is not a credential field: set it "
+                                     f"to a field of credentials.properties or to null")
+            for param, target in self.url.query.items():
+                if target not in fields:
+                    raise ValueError(f"url.query maps {param!r} to {target!r}, which is not a credential field")
+            for scheme in self.url.scheme_values:
+                if scheme not in self.url_schemes:
+                    raise ValueError(f"url.scheme_values names scheme {scheme!r}, which is not in url_schemes")
+        if self.test is not None and self.test.url_field not in properties:
             raise ValueError(f"test.url_field {self.test.url_field!r} is not a credential field: add it to "
                              "credentials.properties or point url_field at the base-URL field")
         return self
+
+
+def _all_field_keys(schema: dict[str, Any], prefix: str = "") -> set[str]:
+    """Every field's dotted key, choices included (`auth.username`)."""
+    keys = set()
+    for key, prop in schema.get("properties", {}).items():
+        keys.add(prefix + key)
+        for variant in prop.get("oneOf", []) if isinstance(prop, dict) else []:
+            if isinstance(variant, dict):
+                keys |= _all_field_keys(variant, prefix=f"{prefix}{key}.")
+    return keys
 
 
 def credential_schema_problems(schema: dict[str, Any]) -> list[str]:

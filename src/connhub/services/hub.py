@@ -16,8 +16,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from connhub.core.fields import active_keys, secret_keys, validate_values
+from connhub.core.fields import active_keys, defaults, secret_keys, validate_values
 from connhub.core.results import TestResult
+from connhub.core.urls import ParsedUrl, parse_url
 from connhub.plugins.registry import Registry, TypeEntry
 from connhub.services.testing import DEFAULT_TIMEOUT, run_test
 from connhub.storage.repository import (
@@ -113,6 +114,13 @@ class Hub:
         if entry.manifest is None:
             raise TypeDisabled(entry)
         return entry
+
+    def values_from_url(self, type_name: str, url: str) -> ParsedUrl:
+        """Form values (defaults, then what the URL says) from a pasted connection URL; raises UrlError."""
+        entry = self.usable_entry(type_name)
+        parsed = parse_url(entry.manifest, entry.specs, url)
+        parsed.values = {**defaults(entry.specs), **parsed.values}
+        return parsed
 
     def split(self, type_name: str, values: dict[str, Any]) -> Split:
         """Keep only the shown fields, then part the secrets from the rest."""
