@@ -1,6 +1,6 @@
-# connhub: `make run` starts the window, `make test` runs the whole suite. Both work on a fresh Debian
-# machine: they install the missing system packages (as root; otherwise they name them), create .venv and
-# install connhub into it. A second run does no apt or pip work.
+# connhub: `make run` starts the window, `make test` runs the whole suite, `make package` builds the .deb
+# (packaging/). They work on a fresh Debian machine: they install the missing system packages (as root;
+# otherwise they name them), create .venv and install connhub into it. A second run does no apt or pip work.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
@@ -16,6 +16,11 @@ RUN_PACKAGES := libgl1 libxkbcommon0 libegl1 libglib2.0-0 libfreetype6 libfontco
                 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core python3-venv
 # A throwaway Secret Service for the keyring tests, and a real X server for screenshot tests.
 TEST_PACKAGES := gnome-keyring dbus xvfb xauth
+# `make package`: strip (binutils) and the checkers of the .desktop file and the AppStream metainfo.
+PACKAGE_PACKAGES := binutils desktop-file-utils appstream
+# packaging/smoke-test, besides TEST_PACKAGES: secret-tool reads the Secret Service, a throwaway redis-server.
+SMOKE_PACKAGES := libsecret-tools redis-server
+PACKAGE_STAMP  := $(VENV)/.connhub-package-installed
 
 # Serial by default: on the 2-core machines, -n 2 measured no faster (whole suite 89 s serial vs 90 s with
 # -n 2; 106 s vs 99 s) and made the timing-sensitive tests flakier. `make test PYTEST_WORKERS=2` for xdist.
@@ -23,7 +28,7 @@ PYTEST_WORKERS ?= 0
 PYTEST_ARGS    ?=
 PYTEST_XDIST   := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS))
 
-.PHONY: run test clean run-packages test-packages
+.PHONY: run test clean run-packages test-packages package smoke-test package-packages smoke-packages
 # Prerequisites in order: the system packages (python3-venv among them) before the virtualenv.
 .NOTPARALLEL:
 
@@ -33,8 +38,16 @@ run: run-packages $(STAMP)
 test: test-packages $(STAMP)
 	QT_QPA_PLATFORM=offscreen scripts/with-test-keyring $(PYTHON) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
+# packaging/out/connhub_<version>_<arch>.deb: a PyInstaller bundle in /opt/connhub, needing no Python.
+package: package-packages $(PACKAGE_STAMP)
+	PYTHON=$(PYTHON) packaging/build-deb
+
+# Installs that .deb, uses it with no venv on PATH against a throwaway keyring, purges it (needs root).
+smoke-test: smoke-packages
+	packaging/smoke-test
+
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .hypothesis src/*.egg-info
+	rm -rf $(VENV) build dist .pytest_cache .hypothesis src/*.egg-info packaging/out
 	find src tests benchmarks scripts -name __pycache__ -type d -prune -exec rm -rf {} +
 
 # ---- set-up ---------------------------------------------------------------------------------------
@@ -67,9 +80,19 @@ run-packages:
 test-packages:
 	$(call ensure_packages,$(RUN_PACKAGES) $(TEST_PACKAGES))
 
+package-packages:
+	$(call ensure_packages,$(RUN_PACKAGES) $(PACKAGE_PACKAGES))
+
+smoke-packages:
+	$(call ensure_packages,$(TEST_PACKAGES) $(SMOKE_PACKAGES))
+
 $(PYTHON):
 	python3 -m venv $(VENV) || { rm -rf $(VENV); exit 1; }
 
 $(STAMP): pyproject.toml | $(PYTHON)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+$(PACKAGE_STAMP): pyproject.toml | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[package]'
 	touch $@

@@ -119,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cmd_types(hub, args) -> int:
+    from connhub.frozen import PLUGINS_UNSUPPORTED, is_frozen
+
     entries = hub.registry.entries()
+    if is_frozen():  # on stderr, so that the list (and --json) stays the same
+        print(PLUGINS_UNSUPPORTED, file=sys.stderr)
     if args.json:
         print(json.dumps([{"type": e.type, "name": e.name, "group": e.manifest.group if e.manifest else None,
                            "source": e.source, "ok": e.ok, "error": e.error} for e in entries], indent=2))

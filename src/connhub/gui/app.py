@@ -33,7 +33,16 @@ def run_gui(argv: list[str] | None = None) -> int:
     if os.environ.get("CONNHUB_EXIT_AFTER_PAINT"):  # benchmarks and smoke tests: stop after the first paint
         from PySide6.QtCore import QTimer
 
-        QTimer.singleShot(0, lambda: (print("first-paint", flush=True), app.quit()))
+        shot = os.environ.get("CONNHUB_SCREENSHOT")  # smoke tests: also save the window as a PNG, a second in
+        # (the keyring check has reported by then), before quitting
+
+        def done() -> None:
+            if shot:
+                window.grab().save(shot)
+            app.quit()
+
+        QTimer.singleShot(0, lambda: print("first-paint", flush=True))
+        QTimer.singleShot(1000 if shot else 0, done)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:

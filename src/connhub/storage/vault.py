@@ -66,9 +66,7 @@ class SecretVault:
     @property
     def backend(self) -> Any:
         if self._backend is None:
-            import keyring
-
-            self._backend = self._call(keyring.get_keyring)
+            self._backend = self._call(default_backend)
         return self._backend
 
     def status(self) -> VaultStatus:
@@ -148,6 +146,17 @@ class SecretVault:
             raise VaultError(f"The keyring refused the request ({type(error).__name__}). Check that it is "
                              "running and unlocked.") from None
         raise error
+
+
+def default_backend() -> Any:
+    """keyring's choice, except in the packaged app, where keyring cannot discover its backends and
+    connhub.frozen names the platform's keyring explicitly."""
+    import keyring
+
+    from connhub.frozen import keyring_backend
+
+    chosen = keyring_backend()
+    return chosen if chosen is not None else keyring.get_keyring()
 
 
 def _user(instance_id: str, key: str) -> str:

@@ -1,0 +1,8 @@
+"""The frozen app's entry point: the same `connhub` command as the pip-installed one."""
+
+import sys
+
+from connhub.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
