@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -152,10 +152,11 @@ class Hub:
         return self.store.find(ref, self.workspace)
 
     def create(self, type_name: str, name: str, values: dict[str, Any], tags: list[str] | None = None,
-               environment: str | None = None) -> InstanceRecord:
-        """Secrets go to the keyring first; the row is written only once they are safe."""
+               environment: str | None = None, pending_secrets: Iterable[str] = ()) -> InstanceRecord:
+        """Secrets go to the keyring first; the row is written only once they are safe. `pending_secrets`
+        are required secrets the user will give later (an import without secrets): they do not fail validation."""
         name = _clean_name(name)
-        errors = self.validate(type_name, values)
+        errors = self.validate(type_name, values, saved_secrets=set(pending_secrets))
         if errors:
             raise InvalidValues(errors)
         split = self.split(type_name, values)
@@ -207,7 +208,7 @@ class Hub:
     def duplicate(self, instance_id: str, name: str | None = None) -> InstanceRecord:
         source = self.store.get(instance_id)
         secrets = self.vault.fetch(source.id, source.secret_fields)
-        copy = InstanceRecord(name=name or self._copy_name(source.name), type=source.type,
+        copy = InstanceRecord(name=name or self.free_name(source.name), type=source.type,
                               config=dict(source.config), secret_fields=sorted(secrets),
                               workspace=source.workspace, summary=source.summary, tags=list(source.tags),
                               environment=source.environment)
@@ -220,10 +221,11 @@ class Hub:
         log.info("duplicated instance %s as %s", source.id, copy.id)
         return copy
 
-    def _copy_name(self, name: str) -> str:
-        candidate, n = f"{name} (copy)", 2
+    def free_name(self, name: str, label: str = "copy") -> str:
+        """`name (copy)`, `name (copy 2)`, … : the first one not taken in this workspace."""
+        candidate, n = f"{name} ({label})", 2
         while self.store.name_taken(candidate, self.workspace):
-            candidate, n = f"{name} (copy {n})", n + 1
+            candidate, n = f"{name} ({label} {n})", n + 1
         return candidate
 
     def delete(self, instance_id: str) -> None:

@@ -1,0 +1,248 @@
+"""Export and import of instances: plain JSON without secrets, or a passphrase-encrypted bundle with them.
+
+A plain export marks each secret with a placeholder and never carries its value. A bundle is the same document
+with the secrets, sealed with AES-256-GCM under a key derived from the passphrase by scrypt; the header (format,
+KDF parameters, nonce) is authenticated too, so a wrong passphrase and a tampered file are both refused before
+anything is written. Import is two steps: `plan_import` matches each incoming instance to an existing one by
+name and type, the caller decides skip / overwrite / keep both, and `apply_import` writes only after every
+incoming instance has been checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connhub.services.hub import Hub
+    from connhub.storage.repository import InstanceRecord
+
+EXPORT_FORMAT = "connhub-export"
+BUNDLE_FORMAT = "connhub-bundle"
+VERSION = 1
+#: Written in place of every secret of a plain export.
+SECRET_PLACEHOLDER = "<secret not exported>"
+#: scrypt cost: 2**15 × 8 × 1 uses 32 MiB and about 0.1 s here — slow for guessing, quick for one import.
+SCRYPT = {"n": 2**15, "r": 8, "p": 1}
+MAX_IMPORT_BYTES = 32 * 1024 * 1024
+
+
+class TransferError(ValueError):
+    """An import that cannot go ahead (wrong passphrase, tampered or malformed file); nothing was written."""
+
+
+class Decision(StrEnum):
+    SKIP = "skip"
+    OVERWRITE = "overwrite"
+    KEEP_BOTH = "keep_both"
+
+
+@dataclass
+class Incoming:
+    """One instance of an import file, and the saved instance it would replace (same name and type)."""
+
+    name: str
+    type: str
+    values: dict[str, Any]
+    tags: list[str] = field(default_factory=list)
+    environment: str | None = None
+    #: Secret fields the file names without a value (a plain export): the user fills them in later.
+    missing_secrets: list[str] = field(default_factory=list)
+    existing: InstanceRecord | None = None
+
+    @property
+    def default_decision(self) -> Decision:
+        return Decision.SKIP if self.existing is not None else Decision.KEEP_BOTH
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    overwritten: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+# --- export ----------------------------------------------------------------------------------------------
+
+def export_document(hub: Hub, records: Iterable[InstanceRecord], *, with_secrets: bool) -> dict[str, Any]:
+    """The export as a dict; secrets are read from the keyring only when they are to be included."""
+    instances = []
+    for record in records:
+        secrets = hub.secrets_of(record) if with_secrets else {}
+        instances.append({
+            "name": record.name, "type": record.type, "config": dict(record.config),
+            "secrets": {key: secrets.get(key, SECRET_PLACEHOLDER) if with_secrets else SECRET_PLACEHOLDER
+                        for key in record.secret_fields},
+            "tags": list(record.tags), "environment": record.environment,
+        })
+    return {"format": EXPORT_FORMAT, "version": VERSION, "exported_at": datetime.now(UTC).isoformat(),
+            "instances": instances}
+
+
+def export_plain(hub: Hub, records: Iterable[InstanceRecord]) -> str:
+    return json.dumps(export_document(hub, records, with_secrets=False), indent=2, ensure_ascii=False) + "\n"
+
+
+def export_bundle(hub: Hub, records: Iterable[InstanceRecord], passphrase: str) -> str:
+    if len(passphrase) < 8:
+        raise TransferError("the passphrase must have at least 8 characters")
+    plaintext = json.dumps(export_document(hub, records, with_secrets=True), ensure_ascii=False).encode()
+    return seal(plaintext, passphrase)
+
+
+def seal(plaintext: bytes, passphrase: str) -> str:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    header = {"format": BUNDLE_FORMAT, "version": VERSION, "cipher": "AES-256-GCM",
+              "kdf": {"name": "scrypt", **SCRYPT, "salt": _b64(os.urandom(16))}, "nonce": _b64(os.urandom(12))}
+    key = _derive(passphrase, header["kdf"])
+    ciphertext = AESGCM(key).encrypt(base64.b64decode(header["nonce"]), plaintext, _aad(header))
+    return json.dumps({**header, "ciphertext": _b64(ciphertext)}, indent=2) + "\n"
+
+
+def unseal(bundle: dict[str, Any], passphrase: str) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    try:
+        kdf, nonce, ciphertext = bundle["kdf"], base64.b64decode(bundle["nonce"]), base64.b64decode(bundle["ciphertext"])
+        if bundle.get("cipher") != "AES-256-GCM" or kdf.get("name") != "scrypt":
+            raise TransferError(f"unsupported bundle cipher {bundle.get('cipher')!r} / KDF {kdf.get('name')!r}")
+        key = _derive(passphrase, kdf)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        if isinstance(exc, TransferError):
+            raise
+        raise TransferError("the bundle's header is damaged: it cannot be decrypted") from None
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, _aad(bundle))
+    except (InvalidTag, ValueError):
+        raise TransferError("wrong passphrase, or the bundle was changed after it was exported: nothing was "
+                            "imported") from None
+
+
+def _derive(passphrase: str, kdf: dict[str, Any]) -> bytes:
+    from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+    n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+    if not (2**10 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+        raise TransferError("the bundle asks for scrypt parameters outside the accepted range")
+    return Scrypt(salt=base64.b64decode(kdf["salt"]), length=32, n=n, r=r, p=p).derive(passphrase.encode())
+
+
+def _aad(header: dict[str, Any]) -> bytes:
+    """Everything but the ciphertext, canonically: changing a KDF parameter is tampering too."""
+    fields_ = {k: header[k] for k in ("format", "version", "cipher", "kdf", "nonce")}
+    return json.dumps(fields_, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+# --- import ----------------------------------------------------------------------------------------------
+
+def is_bundle(text: str) -> bool:
+    try:
+        return json.loads(text).get("format") == BUNDLE_FORMAT
+    except (ValueError, AttributeError):
+        return False
+
+
+def read_import(text: str, passphrase: str | None = None) -> dict[str, Any]:
+    """The export document inside a file: a plain export as is, a bundle decrypted with the passphrase."""
+    if len(text) > MAX_IMPORT_BYTES:
+        raise TransferError("the file is larger than 32 MB: not a connhub export")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise TransferError(f"not a connhub export: invalid JSON at line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(document, dict) or document.get("format") not in (EXPORT_FORMAT, BUNDLE_FORMAT):
+        raise TransferError("not a connhub export: the file has no \"format\": \"connhub-export\" or "
+                            "\"connhub-bundle\"")
+    if document.get("version") != VERSION:
+        raise TransferError(f"this connhub reads export version {VERSION}, the file is version "
+                            f"{document.get('version')!r}: update connhub")
+    if document["format"] == BUNDLE_FORMAT:
+        if not passphrase:
+            raise TransferError("the file is an encrypted bundle: give its passphrase")
+        try:
+            document = json.loads(unseal(document, passphrase))
+        except json.JSONDecodeError:
+            raise TransferError("the bundle decrypted to something that is not an export") from None
+    if not isinstance(document.get("instances"), list):
+        raise TransferError("not a connhub export: \"instances\" must be a list")
+    return document
+
+
+def plan_import(hub: Hub, document: dict[str, Any]) -> list[Incoming]:
+    """Every incoming instance checked (known type, valid values) and matched to an existing one by name and
+    type. Raises TransferError naming each bad entry; nothing is written either way."""
+    existing = {(r.name.casefold(), r.type): r for r in hub.instances()}
+    plan, problems = [], []
+    for index, item in enumerate(document["instances"]):
+        where = f"instance {index + 1}"
+        try:
+            incoming = _incoming(item)
+            where = f"instance {index + 1} ({incoming.name!r})"
+            entry = hub.entry(incoming.type)
+            if entry.manifest is None:
+                raise TransferError(f"type {incoming.type!r} is disabled here: {entry.error}")
+            errors = hub.validate(incoming.type, incoming.values, saved_secrets=set(incoming.missing_secrets))
+            if errors:
+                raise TransferError("; ".join(f"{k}: {m}" for k, m in sorted(errors.items())))
+        except TransferError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        except LookupError:
+            problems.append(f"{where}: unknown type {item.get('type')!r}")
+            continue
+        incoming.existing = existing.get((incoming.name.casefold(), incoming.type))
+        plan.append(incoming)
+    if problems:
+        raise TransferError("nothing was imported:\n" + "\n".join(problems))
+    return plan
+
+
+def _incoming(item: Any) -> Incoming:
+    if not isinstance(item, dict):
+        raise TransferError("each instance must be an object")
+    name, type_name = item.get("name"), item.get("type")
+    if not isinstance(name, str) or not name.strip() or not isinstance(type_name, str):
+        raise TransferError("each instance needs a \"name\" and a \"type\" (strings)")
+    config, secrets = item.get("config", {}), item.get("secrets", {})
+    tags, environment = item.get("tags", []), item.get("environment")
+    if not isinstance(config, dict) or not isinstance(secrets, dict) or not isinstance(tags, list):
+        raise TransferError("\"config\" and \"secrets\" must be objects, \"tags\" a list")
+    if any(not isinstance(v, str) for v in secrets.values()):
+        raise TransferError("secret values must be strings")
+    missing = sorted(k for k, v in secrets.items() if v == SECRET_PLACEHOLDER)
+    given = {k: v for k, v in secrets.items() if v != SECRET_PLACEHOLDER}
+    return Incoming(name=name.strip(), type=type_name, values={**config, **given}, tags=[str(t) for t in tags],
+                    environment=environment if isinstance(environment, str) else None, missing_secrets=missing)
+
+
+def apply_import(hub: Hub, plan: list[Incoming], decisions: dict[int, Decision] | None = None) -> ImportReport:
+    """Write the plan; `decisions` maps a plan index to skip / overwrite / keep both (default: skip a match,
+    create the rest). "Keep both" saves the incoming one under a free name."""
+    report = ImportReport()
+    for index, incoming in enumerate(plan):
+        decision = (decisions or {}).get(index, incoming.default_decision)
+        if decision is Decision.SKIP:
+            report.skipped.append(incoming.name)
+        elif decision is Decision.OVERWRITE and incoming.existing is not None:
+            hub.update(incoming.existing.id, incoming.values, tags=incoming.tags,
+                       environment=incoming.environment or "")
+            report.overwritten.append(incoming.name)
+        else:
+            taken = hub.store.name_taken(incoming.name, hub.workspace)  # by this or another type
+            name = hub.free_name(incoming.name, "imported") if taken else incoming.name
+            hub.create(incoming.type, name, incoming.values, tags=incoming.tags, environment=incoming.environment,
+                       pending_secrets=incoming.missing_secrets)
+            report.created.append(name)
+    return report
