@@ -42,20 +42,18 @@ class PostgresIntegration(Integration):
                                          timeout=ctx.remaining(), command_timeout=ctx.remaining())
         try:
             with ctx.stage("probe"):
+                raw = conn.get_settings().server_version  # sent by the server at start-up: no round trip
                 try:
-                    raw = await conn.fetchval("SHOW server_version", timeout=ctx.remaining())
-                    row = await conn.fetchrow("SELECT current_database(), current_user",
-                                              timeout=ctx.remaining())
+                    row = await _whoami(conn, ctx)
                 except Exception as exc:
                     raise _map_error(exc, ctx) from exc
-                tls = await _uses_tls(conn, ctx)
         except BaseException:
             conn.terminate()  # at once, also when cancelled: nothing left to wait for
             raise
         await conn.close(timeout=ctx.remaining())
         details = {"database": str(row[0]), "user": str(row[1]), "server_version_full": str(raw)}
-        if tls is not None:
-            details["tls"] = "yes" if tls else "no"
+        if row[2] is not None:
+            details["tls"] = "yes" if row[2] else "no"
         # "15.20 (Debian 15.20-0+deb12u1)" → "PostgreSQL 15.20"
         return ProbeInfo(server_version=f"PostgreSQL {str(raw).split()[0]}", details=details)
 
@@ -71,15 +69,17 @@ def _ssl_argument(mode: str, rootcert: Any) -> str | ssl.SSLContext:
     return mode  # disable, prefer (asyncpg falls back to plain text if the server has no TLS)
 
 
-async def _uses_tls(conn: Any, ctx: TestContext) -> bool | None:
-    """Whether this session is encrypted; None on compatible servers without pg_stat_ssl."""
+async def _whoami(conn: Any, ctx: TestContext) -> Any:
+    """Database, user and whether the session is encrypted, in one round trip; the TLS column is NULL on
+    compatible servers without pg_stat_ssl."""
     import asyncpg
 
     try:
-        return await conn.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        return await conn.fetchrow("SELECT current_database(), current_user, "
+                                   "(SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid())",
                                    timeout=ctx.remaining())
-    except asyncpg.PostgresError:
-        return None
+    except asyncpg.UndefinedTableError:
+        return await conn.fetchrow("SELECT current_database(), current_user, NULL", timeout=ctx.remaining())
 
 
 def _map_error(exc: Exception, ctx: TestContext) -> ConnectionTestError:
