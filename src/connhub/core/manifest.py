@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -35,20 +36,86 @@ class EventSpec(BaseModel):
                                                           "manifest's folder (e.g. `events/push.json`).")
 
 
+#: Error classes a declarative test may map an API's error code to (see `connhub.core.errors.ErrorClass`).
+MAPPABLE_ERRORS = ("auth", "permission", "rate_limited", "not_found", "config", "unknown")
+_JSON_PATH = re.compile(r"^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$")
+_HEADER_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_TEMPLATE_FIELD = re.compile(r"\{([A-Za-z0-9_.:-]+)\}")
+
+
+class BasicAuthFields(BaseModel):
+    """HTTP Basic authentication built from two credential fields (e.g. Jira's e-mail + API token)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(description="Credential field that holds the user name (or e-mail address).")
+    password: str = Field(description="Credential field that holds the password or API token (a secret).")
+
+
+class SecretPrefixDetail(BaseModel):
+    """A detail derived from how a secret starts, never from the secret itself (Stripe's `sk_test_` → test mode)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str = Field(description="Credential field whose value's prefix is looked at.")
+    detail: str = Field(description="Name of the detail reported on success, e.g. `mode`.")
+    prefixes: dict[str, str] = Field(description="Prefix → text reported, e.g. `{\"sk_test_\": \"test mode\"}`; "
+                                     "the longest matching prefix wins, no match reports nothing.")
+
+    @field_validator("prefixes")
+    @classmethod
+    def _prefixes_not_empty(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value or any(not prefix for prefix in value):
+            raise ValueError("test.secret_prefix.prefixes needs at least one non-empty prefix, e.g. "
+                             "{\"sk_test_\": \"test mode\"}")
+        return value
+
+
 class HttpTest(BaseModel):
     """A declarative connection test: one HTTP request and what a good answer looks like."""
 
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["GET", "HEAD", "POST"] = Field("GET", description="HTTP method of the test request.")
-    url_field: str = Field("base_url", description="Credential field that holds the base URL.")
+    url_field: str = Field("base_url", description="Credential field that holds the base URL; when empty, the "
+                           "field's `default` is used.")
     path: str = Field("/", description="Path appended to the base URL; starts with `/`.")
     path_field: str | None = Field(None, description="Credential field whose value, when set, replaces `path`.")
+    query: dict[str, str] = Field(default_factory=dict, description="Query parameters of the test request; "
+                                  "`{field}` is replaced by that (non-secret) field's value.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers. `{field}` is "
                                     "replaced by that field's value, secrets included (never logged).")
+    basic_auth: BasicAuthFields | None = Field(None, description="Send HTTP Basic authentication made of these "
+                                               "two fields (user name and password/token).")
+    proxy_field: str | None = Field(None, description="Field (usually the app-level `cfg:proxy`) holding an "
+                                    "HTTP(S) proxy URL; when set, the request goes through that proxy.")
     expect_status: list[int] = Field(default_factory=list, description="Status codes that mean success; "
                                      "empty means any 2xx.")
-    version_header: str | None = Field(None, description="Response header reported as the server version.")
+    success_field: str | None = Field(None, description="Dotted JSON path that must be `true` in a successful "
+                                      "answer (Slack answers 200 with `{\"ok\": false}` on errors).")
+    error_field: str | list[str] | None = Field(
+        None, description="Dotted JSON path(s) of the API's error code or message, e.g. `error` or "
+        "`[\"error.code\", \"error.type\"]`; the first one present is quoted in the failure message and looked "
+        "up in `error_classes`.")
+    error_classes: dict[str, str] = Field(
+        default_factory=dict, description="API error code → error class (one of "
+        f"{', '.join(MAPPABLE_ERRORS)}), e.g. `{{\"invalid_auth\": \"auth\", \"missing_scope\": \"permission\"}}`; "
+        "it decides over the status code.")
+    rate_limit_header: str | None = Field(None, description="Response header with the remaining request quota "
+                                          "(e.g. `X-RateLimit-Remaining`): `0` on a 403 or 429 means rate limited.")
+    rate_limit_reset_header: str | None = Field(None, description="Response header with the time (Unix epoch "
+                                                "seconds) the quota resets, used when there is no Retry-After.")
+    version_header: str | list[str] | None = Field(None, description="Response header(s) reported as the server "
+                                                   "version; the first one present wins, else `Server`.")
+    version_field: str | None = Field(None, description="Dotted JSON path reported as the server version "
+                                      "(before `version_header`).")
+    detail_fields: dict[str, str] = Field(default_factory=dict, description="Detail name → dotted JSON path of "
+                                          "the success answer reported to the user, e.g. `{\"user\": \"login\"}`. "
+                                          "Shown to users: never point it at a secret.")
+    detail_headers: dict[str, str] = Field(default_factory=dict, description="Detail name → response header "
+                                           "reported to the user, e.g. `{\"scopes\": \"X-OAuth-Scopes\"}`.")
+    secret_prefix: SecretPrefixDetail | None = Field(None, description="A detail derived from a secret's prefix "
+                                                     "(e.g. Stripe test or live mode); the secret never appears.")
 
     @field_validator("path")
     @classmethod
@@ -56,6 +123,128 @@ class HttpTest(BaseModel):
         if not value.startswith("/"):
             raise ValueError(f"test.path {value!r} must start with '/': write '/{value}'")
         return value
+
+    @field_validator("expect_status")
+    @classmethod
+    def _statuses_are_http(cls, value: list[int]) -> list[int]:
+        for status in value:
+            if not 100 <= status <= 599:
+                raise ValueError(f"test.expect_status {status} is not an HTTP status: use codes from 100 to 599")
+        return value
+
+    @field_validator("error_classes")
+    @classmethod
+    def _error_classes_known(cls, value: dict[str, str]) -> dict[str, str]:
+        for code, error_class in value.items():
+            if error_class not in MAPPABLE_ERRORS:
+                raise ValueError(f"test.error_classes maps {code!r} to {error_class!r}: use one of "
+                                 f"{', '.join(MAPPABLE_ERRORS)}")
+        return value
+
+    @field_validator("headers", "detail_headers")
+    @classmethod
+    def _header_names(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        names = value if info.field_name == "headers" else value.values()
+        for name in names:
+            if not _HEADER_TOKEN.fullmatch(name):
+                raise ValueError(f"test.{info.field_name} names header {name!r}, which is not a valid header "
+                                 "name: use letters, digits and '-'")
+        return value
+
+    @field_validator("rate_limit_header", "rate_limit_reset_header")
+    @classmethod
+    def _header_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not _HEADER_TOKEN.fullmatch(value):
+            raise ValueError(f"test.{info.field_name} {value!r} is not a valid header name: use letters, digits "
+                             "and '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _json_rules(self) -> HttpTest:
+        paths = [("success_field", self.success_field), ("version_field", self.version_field)]
+        paths += [("error_field", p) for p in self.error_fields]
+        paths += [(f"detail_fields.{name}", p) for name, p in self.detail_fields.items()]
+        for where, path in paths:
+            if path is not None and not _JSON_PATH.fullmatch(path):
+                raise ValueError(f"test.{where} {path!r} is not a dotted JSON path: write it like "
+                                 "'error.code' (keys joined by '.')")
+        reads_body = [where for where, path in paths if path is not None]
+        if self.method == "HEAD" and reads_body:
+            raise ValueError(f"test.method HEAD gets no body, but test.{reads_body[0]} reads one: use GET or POST")
+        if self.error_classes and not self.error_fields:
+            raise ValueError("test.error_classes is set but test.error_field is not: name the JSON field that "
+                             "holds the API's error code, e.g. 'error'")
+        clash = set(self.detail_fields) & set(self.detail_headers)
+        if self.secret_prefix is not None:
+            clash |= {self.secret_prefix.detail} & (set(self.detail_fields) | set(self.detail_headers))
+        clash |= {"status", "http_version"} & (set(self.detail_fields) | set(self.detail_headers))
+        if clash:
+            raise ValueError(f"test detail {sorted(clash)[0]!r} is reported twice: give each detail its own name "
+                             "('status' and 'http_version' are taken)")
+        return self
+
+    @property
+    def error_fields(self) -> list[str]:
+        """`error_field` as a list (it may be written as one path or several)."""
+        if self.error_field is None:
+            return []
+        return [self.error_field] if isinstance(self.error_field, str) else list(self.error_field)
+
+    @property
+    def version_headers(self) -> list[str]:
+        if self.version_header is None:
+            return []
+        return [self.version_header] if isinstance(self.version_header, str) else list(self.version_header)
+
+    def field_references(self) -> list[tuple[str, str]]:
+        """(where, field) for every credential field this test names."""
+        refs = [("url_field", self.url_field)]
+        refs += [(name, value) for name, value in (("path_field", self.path_field),
+                                                    ("proxy_field", self.proxy_field)) if value]
+        if self.basic_auth:
+            refs += [("basic_auth.username", self.basic_auth.username),
+                     ("basic_auth.password", self.basic_auth.password)]
+        if self.secret_prefix:
+            refs.append(("secret_prefix.field", self.secret_prefix.field))
+        for kind, templates in (("headers", self.headers), ("query", self.query)):
+            for name, template in templates.items():
+                refs += [(f"{kind}.{name}", key) for key in _TEMPLATE_FIELD.findall(template)]
+        return refs
+
+
+def http_test_problems(test: HttpTest, credentials: dict[str, Any]) -> list[str]:
+    """Rules of a declarative test that depend on the credential fields; each names the fix."""
+    fields = _all_field_keys(credentials)
+    secrets = _secret_field_keys(credentials)
+    problems = []
+    for where, key in test.field_references():
+        if where == "url_field":
+            if key not in credentials.get("properties", {}):
+                problems.append(f"test.url_field {key!r} is not a credential field: add it to "
+                                "credentials.properties or point url_field at the base-URL field")
+        elif key not in fields:
+            problems.append(f"test.{where} names {key!r}, which is not a credential field: add it to "
+                            "credentials.properties or fix the name")
+        elif where.startswith("query.") and key in secrets:
+            problems.append(f"test.{where} puts secret field {key!r} into the URL, where proxies and logs keep "
+                            "it: send it in test.headers instead")
+    if test.basic_auth and test.basic_auth.username in secrets:
+        problems.append(f"test.basic_auth.username {test.basic_auth.username!r} is a secret field, but user names "
+                        "are shown to users: use a non-secret field")
+    return problems
+
+
+def _secret_field_keys(schema: dict[str, Any], prefix: str = "") -> set[str]:
+    keys = set()
+    for key, prop in schema.get("properties", {}).items():
+        if not isinstance(prop, dict):
+            continue
+        if prop.get("writeOnly"):
+            keys.add(prefix + key)
+        for variant in prop.get("oneOf", []):
+            if isinstance(variant, dict):
+                keys |= _secret_field_keys(variant, prefix=f"{prefix}{key}.")
+    return keys
 
 
 class UrlFormat(BaseModel):
@@ -75,11 +264,14 @@ class UrlFormat(BaseModel):
                                   "password (e.g. a NATS token `nats://TOKEN@host`).")
     path: str | None = Field(None, description="Field for the path, e.g. `database` or `vhost`.")
     path_mode: Literal["segment", "absolute", "integer"] = Field(
-        "segment", description="`segment`: the path without its leading `/`, percent-decoded; `absolute`: a "
-        "file path, leading `/` kept (sqlite:///srv/app.db); `integer`: a number (redis://host/2).")
-    path_default: str | None = Field(None, description="Value of the path field when the URL has no path at all.")
+        "segment", description="`segment`: the path without its leading `/`, percent-decoded, one segment (a `/` "
+        "inside it is written `%2F`); `absolute`: a file path, leading `/` kept (sqlite:///srv/app.db; "
+        "sqlite:////srv/app.db reads the same); `integer`: a number (redis://host/2).")
+    path_default: str | None = Field(None, description="Value of the path field when the URL has no path, or "
+                                     "only `/` (e.g. AMQP's default vhost `/`).")
     query: dict[str, str] = Field(default_factory=dict, description="Query parameter → field, e.g. "
-                                  "`{\"sslmode\": \"sslmode\"}`. Other parameters are reported as unknown.")
+                                  "`{\"sslmode\": \"sslmode\"}`; the value is typed and checked by the field "
+                                  "(integer, boolean, enum). Other parameters are reported as unknown.")
     scheme_values: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Field values a scheme implies, e.g. `{\"rediss\": {\"tls\": true}}`.")
     userinfo_values: dict[str, Any] = Field(
@@ -157,7 +349,6 @@ class Manifest(BaseModel):
         if self.entrypoint is None and self.test is None:
             raise ValueError("nothing can test this type: add an 'entrypoint' (module:Class) or a "
                              "declarative 'test' request")
-        properties = self.credentials.get("properties", {})
         if self.url is not None:
             if not self.url_schemes:
                 raise ValueError("'url' is set but 'url_schemes' is empty: list the schemes it parses")
@@ -173,9 +364,9 @@ class Manifest(BaseModel):
             for scheme in self.url.scheme_values:
                 if scheme not in self.url_schemes:
                     raise ValueError(f"url.scheme_values names scheme {scheme!r}, which is not in url_schemes")
-        if self.test is not None and self.test.url_field not in properties:
-            raise ValueError(f"test.url_field {self.test.url_field!r} is not a credential field: add it to "
-                             "credentials.properties or point url_field at the base-URL field")
+        if self.test is not None:
+            for problem in http_test_problems(self.test, self.credentials):
+                raise ValueError(problem)
         return self
 
 

@@ -6,7 +6,10 @@ only a manifest and an icon.
 
 from __future__ import annotations
 
+import json
+import math
 import re
+import time
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -17,6 +20,7 @@ from connhub.core.errors import (
     ConfigError,
     ConnectionTestError,
     ConnectTimeout,
+    ErrorClass,
     NotFound,
     PermissionDenied,
     RateLimited,
@@ -31,8 +35,12 @@ from connhub.core.results import ConnectionInfo, ProbeInfo
 if TYPE_CHECKING:
     import httpx
 
+    from connhub.core.manifest import HttpTest
+
 USER_AGENT = "connhub/0.1"
 MAX_REDIRECTS = 5
+MAX_BODY = 1 << 20  # a test answer is small; never read more than this
+MAX_DETAIL = 200  # characters of one value quoted from an answer
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _TEMPLATE = re.compile(r"\{([A-Za-z0-9_.:-]+)\}")
 
@@ -48,37 +56,47 @@ class HttpIntegration(Integration):
         test = self.manifest.test
         if test is None:
             raise ConfigError(f"{self.manifest.name} has no declarative test request")
-        base = _base_url(config.get(test.url_field), test.url_field)
+        base = _base_url(config.get(test.url_field) or self._default(test.url_field), test.url_field)
         path = (str(config.get(test.path_field) or "").strip() if test.path_field else "") or test.path
         url = _join(base, path)
+        params = _fill_templates(test.query, config)  # never secrets: the validator keeps them out of URLs
         headers = {"User-Agent": USER_AGENT}
-        headers.update(_template_headers(test.headers, config, secrets))
+        headers.update(_fill_templates(test.headers, {**config, **secrets}))
         headers.update(_extra_headers(config.get("headers")))
         auth = _auth(config, secrets, headers)
+        if test.basic_auth is not None:
+            auth = _basic_auth_from_fields(test.basic_auth.username, test.basic_auth.password, config, secrets)
         for name, value in headers.items():
             if any(c in value for c in "\r\n\0"):  # a pasted secret with a line break: say so, not what
                 raise ConfigError(f"The value of header {name!r} contains a line break")
         verify = tls_context(config.get("ca_file"), verify=bool(config.get("verify_tls", True)))
+        proxy = _proxy_url(config.get(test.proxy_field), test.proxy_field) if test.proxy_field else None
 
-        parts = urlsplit(url)
-        await resolve_host(parts.hostname or "", parts.port, ctx)
+        # Through a proxy, only the proxy's name must resolve here: the proxy resolves the API's.
+        first_hop = urlsplit(proxy or url)
+        await resolve_host(first_hop.hostname or "", first_hop.port, ctx)
         timeout = httpx.Timeout(ctx.remaining())
         async with httpx.AsyncClient(verify=verify, timeout=timeout, follow_redirects=False, auth=auth,
-                                     trust_env=False) as client:
-            with handshake(ctx, lambda exc: _map_error(exc, ctx)):
-                response = await self._send(client, client.build_request(test.method, url, headers=headers),
-                                            set(test.expect_status))
-        return self._judge(response, set(test.expect_status), test.version_header, ctx)
+                                     trust_env=False, proxy=proxy) as client:
+            with handshake(ctx, lambda exc: _map_error(exc, ctx, proxy)):
+                request = client.build_request(test.method, url, headers=headers, params=params or None)
+                response, body = await self._send(client, request, set(test.expect_status), _reads_body(test))
+        return _judge(response, _json_or_none(body), test, {**config, **secrets}, ctx, via_proxy=bool(proxy))
 
-    async def _send(self, client: httpx.AsyncClient, request: httpx.Request,
-                    expected: set[int]) -> httpx.Response:
+    def _default(self, field: str) -> Any:
+        """The credential field's schema default (a SaaS type's public API address)."""
+        prop = self.manifest.credentials.get("properties", {}).get(field)
+        return prop.get("default") if isinstance(prop, dict) else None
+
+    async def _send(self, client: httpx.AsyncClient, request: httpx.Request, expected: set[int],
+                    read_body: bool) -> tuple[httpx.Response, bytes]:
         """Follow redirects only within the same origin: our own headers (API keys) must not travel on."""
         origin = _origin(request.url)
         for _ in range(MAX_REDIRECTS + 1):
-            response = await client.send(request, stream=True)  # the status is enough: skip the body
-            await response.aclose()
+            response = await client.send(request, stream=True)
             if not response.is_redirect or response.status_code in expected or response.next_request is None:
-                return response
+                return response, await _read_capped(response) if read_body else await _discard(response)
+            await response.aclose()
             target = response.next_request
             if not _same_site(origin, _origin(target.url)):
                 raise ConfigError(f"The server redirects to {target.url.scheme}://{target.url.host}: "
@@ -86,31 +104,11 @@ class HttpIntegration(Integration):
             request = target
         raise UnknownError(f"More than {MAX_REDIRECTS} redirects")
 
-    def _judge(self, response: httpx.Response, expected: set[int], version_header: str | None,
-               ctx: TestContext) -> ProbeInfo:
-        status = response.status_code
-        label = f"{status} {response.reason_phrase}".strip()
-        if status in (401, 403) and status not in expected:
-            with ctx.stage("auth"):
-                raise (AuthError if status == 401 else PermissionDenied)(f"HTTP {label}")
-        with ctx.stage("probe"):
-            if not (status in expected if expected else 200 <= status < 300):
-                if status == 404:
-                    raise NotFound(f"HTTP {label} for {response.request.url.path}")
-                if status == 429:
-                    raise RateLimited(f"HTTP {label}", retry_after=_retry_after(response.headers))
-                if status >= 500:
-                    raise UnknownError(f"Server error {label}")
-                raise UnknownError(f"Unexpected status {label}")
-            version = (response.headers.get(version_header) if version_header else None) \
-                or response.headers.get("server")
-            return ProbeInfo(server_version=version,
-                             details={"status": str(status), "http_version": response.http_version})
-
     def connection_info(self, config: Values) -> ConnectionInfo:
         """The base URL without user info, query or fragment: those may carry secrets."""
-        field = self.manifest.test.url_field if self.manifest.test else "base_url"
-        raw = config.get(field)
+        test = self.manifest.test
+        field = test.url_field if test else "base_url"
+        raw = config.get(field) or self._default(field)
         try:
             parts = urlsplit(str(raw or "").strip())
             port = parts.port
@@ -122,7 +120,168 @@ class HttpIntegration(Integration):
         netloc = f"{host}:{port}" if port else host
         url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
         user = config.get("auth.username") if config.get("auth.method") == "basic" else None
+        if test is not None and test.basic_auth is not None:
+            user = config.get(test.basic_auth.username) or user
         return ConnectionInfo(url, host=parts.hostname, port=port, user=user or None)
+
+
+# --- judging the answer ------------------------------------------------------------------------------------
+
+_ERRORS: dict[str, type[ConnectionTestError]] = {
+    "auth": AuthError, "permission": PermissionDenied, "rate_limited": RateLimited, "not_found": NotFound,
+    "config": ConfigError, "unknown": UnknownError,
+}
+
+
+def _judge(response: httpx.Response, data: Any, test: HttpTest, values: Values, ctx: TestContext,
+           via_proxy: bool = False) -> ProbeInfo:
+    """Success or a classified failure, from the status, the API's own error code and the rate-limit headers."""
+    status = response.status_code
+    label = f"{status} {response.reason_phrase}".strip()
+    expected = set(test.expect_status)
+    status_ok = status in expected if expected else 200 <= status < 300
+    code = _first_text(data, test.error_fields)
+    said = f": {code}" if code else ""
+    mapped = test.error_classes.get(code) if code else None
+
+    if not status_ok:
+        if status == 407:
+            _fail("auth", "The proxy asks for credentials (HTTP 407): put user:password@ in the proxy URL", ctx)
+        wait = _retry_after(response.headers, test.rate_limit_reset_header)
+        if status in (403, 429) and test.rate_limit_header \
+                and response.headers.get(test.rate_limit_header, "").strip() == "0":
+            _fail("rate_limited", f"HTTP {label}{said}{_wait_text(wait)}", ctx, wait)
+        if mapped:
+            wait = wait if mapped == "rate_limited" else None
+            _fail(mapped, f"HTTP {label}{said}{_wait_text(wait)}", ctx, wait)
+        if status == 401:
+            _fail("auth", f"HTTP {label}{said}", ctx)
+        if status == 403:
+            _fail("permission", f"HTTP {label}{said}", ctx)
+        if status == 404:
+            _fail("not_found", f"HTTP {label} for {response.request.url.path}{said}", ctx)
+        if status == 429:
+            _fail("rate_limited", f"HTTP {label}{said}{_wait_text(wait)}", ctx, wait)
+        if status >= 500:
+            through = " (answered through the proxy)" if via_proxy and status in (502, 503, 504) else ""
+            _fail("unknown", f"Server error {label}{said}{through}", ctx)
+        _fail("unknown", f"Unexpected status {label}{said}", ctx)
+
+    if test.success_field is not None:
+        if data is None:
+            _fail("unknown", f"HTTP {label}, but the answer is not JSON: check the base URL", ctx)
+        if _lookup(data, test.success_field) is not True:
+            if mapped:
+                wait = _retry_after(response.headers, test.rate_limit_reset_header) \
+                    if mapped == "rate_limited" else None
+                _fail(mapped, f"The API refused the request{said}{_wait_text(wait)}", ctx, wait)
+            _fail("unknown", f"The API reported an error{said or f' ({test.success_field!r} is not true)'}", ctx)
+
+    with ctx.stage("probe"):
+        return ProbeInfo(server_version=_version(response, data, test), details=_details(response, data, test, values))
+
+
+def _fail(error_class: str, detail: str, ctx: TestContext, retry_after: float | None = None) -> None:
+    """Raise the class's error inside the stage it belongs to: credentials → auth, the rest → probe."""
+    with ctx.stage("auth" if error_class in ("auth", "permission") else "probe"):
+        raise _ERRORS[error_class](detail, retry_after=retry_after)
+
+
+def _wait_text(wait: float | None) -> str:
+    return f"; retry in {wait:.0f} s" if wait is not None else ""
+
+
+def _version(response: httpx.Response, data: Any, test: HttpTest) -> str | None:
+    if test.version_field is not None:
+        value = _scalar_text(_lookup(data, test.version_field))
+        if value:
+            return value
+    for header in test.version_headers:
+        if response.headers.get(header):
+            return _clip(response.headers[header])
+    return response.headers.get("server")
+
+
+def _details(response: httpx.Response, data: Any, test: HttpTest, values: Values) -> dict[str, str]:
+    details = {"status": str(response.status_code), "http_version": response.http_version}
+    for name, path in test.detail_fields.items():
+        value = _scalar_text(_lookup(data, path))
+        if value is not None:
+            details[name] = value
+    for name, header in test.detail_headers.items():
+        if header in response.headers:
+            details[name] = _clip(response.headers[header])
+    if test.secret_prefix is not None:
+        secret = str(values.get(test.secret_prefix.field) or "")
+        matches = [prefix for prefix in test.secret_prefix.prefixes if secret.startswith(prefix)]
+        if matches:  # only the manifest's own words, never a character of the secret
+            details[test.secret_prefix.detail] = test.secret_prefix.prefixes[max(matches, key=len)]
+    return details
+
+
+def _reads_body(test: HttpTest) -> bool:
+    return bool(test.success_field or test.error_fields or test.version_field or test.detail_fields)
+
+
+async def _read_capped(response: httpx.Response) -> bytes:
+    chunks, size = [], 0
+    try:
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_BODY:
+                break
+    finally:
+        await response.aclose()
+    return b"".join(chunks)[:MAX_BODY]
+
+
+async def _discard(response: httpx.Response) -> bytes:
+    await response.aclose()  # the status is enough: skip the body
+    return b""
+
+
+def _json_or_none(body: bytes) -> Any:
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _lookup(data: Any, path: str) -> Any:
+    """A dotted path into parsed JSON; a number picks a list item (`errorMessages.0`). None when absent."""
+    for part in path.split("."):
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return None
+    return data
+
+
+def _scalar_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float) and str(value).strip():
+        return _clip(str(value))
+    return None
+
+
+def _first_text(data: Any, paths: list[str]) -> str | None:
+    for path in paths:
+        value = _scalar_text(_lookup(data, path))
+        if value:
+            return value
+    return None
+
+
+def _clip(text: str) -> str:
+    """One line, at most MAX_DETAIL characters: an API's words quoted in a result."""
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_DETAIL else text[:MAX_DETAIL - 1] + "…"
 
 
 def _base_url(value: Any, field: str) -> str:
@@ -139,9 +298,8 @@ def _base_url(value: Any, field: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
 
 
-def _template_headers(templates: dict[str, str], config: Values, secrets: Values) -> dict[str, str]:
-    """Fill `{field}` in the manifest's headers from the values (secrets included, never echoed)."""
-    values = {**config, **secrets}
+def _fill_templates(templates: dict[str, str], values: Values) -> dict[str, str]:
+    """Fill `{field}` in the manifest's headers or query from the values (secrets included, never echoed)."""
 
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -196,6 +354,41 @@ def _auth(config: Values, secrets: Values, headers: dict[str, str]) -> httpx.Aut
     raise ConfigError(f"Unknown authentication method {method!r}")
 
 
+def _basic_auth_from_fields(user_field: str, password_field: str, config: Values, secrets: Values) -> httpx.Auth:
+    import httpx
+
+    username = config.get(user_field)
+    password = secrets.get(password_field) or config.get(password_field)
+    if not username:
+        raise ConfigError(f"Field '{user_field}' is empty, but the test request needs it")
+    if not password:
+        raise ConfigError(f"Field '{password_field}' is empty, but the test request needs it")
+    return httpx.BasicAuth(str(username), str(password))
+
+
+def _proxy_url(value: Any, field: str) -> str | None:
+    """The proxy URL, or None for a direct connection; problems name the field, never the URL (it may hold a
+    password)."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        raise ConfigError(f"Field '{field}' is not a valid proxy URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"Field '{field}' must be an http:// or https:// proxy URL with a host, "
+                          "e.g. http://proxy.example.com:3128")
+    return text
+
+
+def _proxy_name(proxy: str) -> str:
+    parts = urlsplit(proxy)
+    host = f"[{parts.hostname}]" if parts.hostname and ":" in parts.hostname else parts.hostname
+    return f"{host}:{parts.port}" if parts.port else str(host)
+
+
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
     default = {"http": 80, "https": 443}.get(url.scheme)
     return url.scheme, url.host, url.port or default
@@ -217,26 +410,34 @@ def _join(base: str, path: str) -> str:
     return url
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
-    """Retry-After in seconds, from either of its forms (delta-seconds or an HTTP date)."""
+def _retry_after(headers: httpx.Headers, reset_header: str | None = None) -> float | None:
+    """Seconds to wait: Retry-After in either of its forms (delta-seconds or an HTTP date), else the quota's
+    reset time (Unix epoch seconds) from `reset_header`."""
     value = headers.get("retry-after", "").strip()
     if not value:
+        reset = headers.get(reset_header, "").strip() if reset_header else ""
+        if reset.isdigit():
+            return float(max(0, math.ceil(int(reset) - time.time())))  # whole seconds: "wait 42 s"
         return None
     if value.isdigit():
         return float(value)
     try:
         from datetime import datetime, timezone
 
-        return max(0.0, (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())
+        return float(max(0, math.ceil((parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())))
     except (TypeError, ValueError):
         return None
 
 
-def _map_error(exc: Exception, ctx: TestContext) -> ConnectionTestError:
+def _map_error(exc: Exception, ctx: TestContext, proxy: str | None = None) -> ConnectionTestError:
     import httpx
 
     if isinstance(exc, ConnectionTestError):
         return exc
+    if proxy is not None:
+        mapped = _map_proxy_error(exc, ctx, proxy)
+        if mapped is not None:
+            return mapped
     if isinstance(exc, httpx.TimeoutException):
         return ConnectTimeout(f"No answer within {ctx.timeout:g} s")
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
@@ -250,3 +451,23 @@ def _map_error(exc: Exception, ctx: TestContext) -> ConnectionTestError:
         if isinstance(exc, httpx.ConnectError):
             return RefusedError(str(exc) or "Cannot connect")
     return classify(exc)
+
+
+def _map_proxy_error(exc: Exception, ctx: TestContext, proxy: str) -> ConnectionTestError | None:
+    """With a proxy, httpx only ever connects to the proxy: a connect failure means the proxy is unreachable,
+    and a refused CONNECT tunnel (HTTPS APIs) is the proxy's answer, not the API's."""
+    import httpx
+
+    name = _proxy_name(proxy)
+    if isinstance(exc, httpx.ProxyError):
+        text = str(exc)
+        if text.startswith("407"):
+            return AuthError(f"The proxy {name} asks for credentials (407): put user:password@ in the proxy URL")
+        return RefusedError(f"The proxy {name} refused to open a tunnel to the API: {text}")
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        mapped = classify_os_chain(exc, ctx.timeout)
+        if mapped is not None and mapped.error_class in (ErrorClass.REFUSED, ErrorClass.TIMEOUT):
+            return type(mapped)(f"Cannot reach the proxy {name}: {mapped.detail}")
+        if isinstance(exc, httpx.ConnectTimeout):
+            return ConnectTimeout(f"The proxy {name} did not answer within {ctx.timeout:g} s")
+    return None
