@@ -1,0 +1,1 @@
+"""Real-file tests of the sqlite integration."""
