@@ -1,0 +1,1 @@
+"""Real-server tests of the smtp integration (aiosmtpd servers started in-process)."""
