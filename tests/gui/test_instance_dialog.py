@@ -8,7 +8,8 @@ import time
 
 import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox
 
 from connhub.core.errors import HINTS, ErrorClass
 from connhub.gui.instance_dialog import InstanceDialog
@@ -380,3 +381,137 @@ def test_escape_does_not_close_the_dialog_while_saving(qtbot, qloop, make_window
     assert task.result() is not None and task.result().name == "Slow keyring"
     assert [r.name for r in window.hub.instances()] == ["Slow keyring"]
     assert window.model.rowCount() == 1
+
+
+# --- "Paste URL" ---------------------------------------------------------------------------------------
+
+URL_PASSWORD = "pw@:+/é-canary"
+PG_URL = "postgresql://alice:pw@:+%2F%C3%A9-canary@[::1]:6543/orders?sslmode=verify-full"
+
+
+def paste(qtbot, edit, text: str) -> None:
+    QApplication.clipboard().setText(text)
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_pasting_a_url_fills_the_form_and_forgets_the_url(qtbot, qloop, make_window, memory_keyring):
+    window = make_window()
+    task, dialog = open_new(qtbot, qloop, window, "postgres")
+    form, edit = dialog.form, dialog.url_edit
+    assert edit is not None and edit.isVisibleTo(dialog) and dialog.url_fill.isVisibleTo(dialog)
+    assert edit.placeholderText() == "postgres://user:password@host:5432/database"
+    # Masked like a password (a pasted URL usually holds one), with the same eye to check it.
+    assert edit.echoMode() == QLineEdit.EchoMode.Password and edit.reveal_button() is not None
+    assert edit.mapTo(dialog, QPoint(0, 0)).x() == form.field_widget("host").mapTo(dialog, QPoint(0, 0)).x()
+    qtbot.keyClicks(dialog.name_edit, "Orders")
+
+    edit.set_revealed(True)  # the eye shows what was pasted; a fill masks the box again
+    paste(qtbot, edit, PG_URL)  # a paste fills at once: no Enter, no button
+    assert form.values() == {"host": "::1", "port": 6543, "database": "orders", "user": "alice",
+                             "password": URL_PASSWORD, "sslmode": "verify-full"}
+    password = form.field_widget("password")
+    assert password.echoMode() == QLineEdit.EchoMode.Password and password.text() == URL_PASSWORD
+    assert form.is_field_visible("sslrootcert")  # shown for verify-full
+    # The URL is gone from the box, and undo cannot bring it back.
+    assert edit.text() == "" and not edit.isUndoAvailable()
+    assert edit.echoMode() == QLineEdit.EchoMode.Password
+    qtbot.keyClick(edit, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert edit.text() == ""
+    assert dialog.url_message_text() == "Filled in from the URL (the URL itself is not kept)"
+    for label in dialog.findChildren(QLabel):
+        assert "canary" not in label.text()
+
+    click(qtbot, dialog.save_button)
+    qtbot.waitUntil(task.done, timeout=15_000)  # the first write may create the database on a busy machine
+    saved = task.result()
+    assert saved.config == {"host": "::1", "port": 6543, "database": "orders", "user": "alice",
+                            "sslmode": "verify-full"}
+    assert memory_keyring.secrets_of() == {f"{saved.id}:password": URL_PASSWORD}
+    assert saved.summary == "postgres://alice@[::1]:6543/orders"
+
+
+def test_typing_a_url_fills_only_on_enter_or_fill(qtbot, qloop, make_window):
+    window = make_window()
+    task, dialog = open_new(qtbot, qloop, window, "redis")
+    form, edit = dialog.form, dialog.url_edit
+    qtbot.keyClicks(dialog.name_edit, "Cache")
+    before = form.values()
+    edit.setFocus()
+    qtbot.keyClicks(edit, "rediss://app:s3cret@cache.example.com/2")
+    assert form.values() == before  # no fill on each keystroke
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert form.values() == {"host": "cache.example.com", "port": 6379, "db": 2, "username": "app",
+                             "password": "s3cret", "tls": True}
+    assert form.is_field_visible("ca_file")  # shown because the scheme turned TLS on
+    assert dialog.isVisible() and not task.done()  # Enter filled the form; it did not press Save
+    assert edit.text() == ""
+
+    # The Fill button does the same; a URL without user info keeps the user and password already typed.
+    qtbot.keyClicks(edit, "redis://other.example.com:6380")
+    click(qtbot, dialog.url_fill)
+    assert form.values() == {"host": "other.example.com", "port": 6380, "db": 0, "username": "app",
+                             "password": "s3cret", "tls": False}
+    cancel_dialog(qtbot, task, dialog)
+    assert window.hub.instances() == []
+
+
+def test_a_bad_url_is_explained_under_the_box_and_changes_nothing(qtbot, qloop, make_window):
+    from connhub.gui.form import _error_color
+
+    window = make_window()
+    task, dialog = open_new(qtbot, qloop, window, "redis")
+    form, edit = dialog.form, dialog.url_edit
+    set_text(qtbot, form.field_widget("host"), "cache.internal")
+    before = form.values()
+
+    paste(qtbot, edit, "redis://cache.example.com:abc/0")
+    assert dialog.url_message_text() == "Port 'abc' is not a number from 1 to 65535"
+    message = dialog.url_message
+    assert message.property("level") == "error"
+    assert message.palette().color(QPalette.ColorRole.WindowText) == _error_color(dialog.palette())
+    assert message.mapTo(dialog, QPoint(0, 0)).y() > edit.mapTo(dialog, QPoint(0, 0)).y()  # under the box
+    assert form.values() == before
+    assert edit.text() == "redis://cache.example.com:abc/0"  # left in the box, to be corrected
+
+    # Correcting it hides the message; the message never repeats a password.
+    set_text(qtbot, edit, "")
+    assert dialog.url_message_text() == ""
+    paste(qtbot, edit, "redis://:SE?CRET@cache.example.com/0")
+    assert dialog.url_message_text() == ("The host cannot be read: if the password contains '?', percent-encode it "
+                                         "as %3F ('/' as %2F, '#' as %23)")
+    assert form.values() == before
+    set_text(qtbot, edit, "")
+    click(qtbot, dialog.url_fill)
+    assert dialog.url_message_text() == "Paste a connection URL first, like redis://user:password@host:6379/0"
+    cancel_dialog(qtbot, task, dialog)
+
+
+def test_unknown_url_parameters_are_named_in_a_warning(qtbot, qloop, make_window):
+    window = make_window()
+    task, dialog = open_new(qtbot, qloop, window, "postgres")
+    paste(qtbot, dialog.url_edit, "postgres://db.example.com/orders?sslmode=require&application_name=x"
+                                  "&connect_timeout=5")
+    assert dialog.form.values() == {"host": "db.example.com", "port": 5432, "database": "orders",
+                                    "user": "postgres", "sslmode": "require"}
+    assert dialog.url_message_text() == ("Filled in. PostgreSQL does not know these URL parameters, which were left "
+                                         "out: application_name, connect_timeout")
+    assert dialog.url_message.property("level") == "warning"
+    cancel_dialog(qtbot, task, dialog)
+
+
+def test_no_url_box_for_a_type_without_url_schemes(qtbot, tmp_path):
+    from connhub.core.manifest import Manifest
+    from connhub.plugins.registry import TypeEntry
+
+    manifest = Manifest(manifest_version=1, type="keyonly", name="Key only", group="other", icon="icon.svg",
+                        entrypoint="tests.nowhere:Nothing",
+                        credentials={"type": "object", "properties": {"api_key": {"type": "string",
+                                                                                  "writeOnly": True}}})
+    entry = TypeEntry("keyonly", "test", None, manifest)
+    hub = Hub(data_dir=tmp_path / "data", registry=Registry([entry]))
+    dialog = InstanceDialog(hub, entry)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.url_edit is None and dialog.findChild(QLineEdit, "urlEdit") is None
+    assert not dialog.fill_from_url()

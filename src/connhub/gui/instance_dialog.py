@@ -1,4 +1,10 @@
-"""Create or edit one instance: name, the generated credential form, Test on the unsaved values, Save."""
+"""Create or edit one instance: name, "Paste URL", the generated credential form, Test on the unsaved values, Save.
+
+"Paste URL" (types with URL schemes only) fills the form from a connection URL: on Enter, on "Fill", or at once
+when a URL is pasted in (not on each keystroke). The box is masked like a password, because a pasted URL
+usually holds one, with the same eye to check what was pasted; after a fill it is emptied (undo history
+included) and the URL is kept nowhere. Parsing touches no network and no keyring, so it runs on the GUI thread.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,7 @@ import asyncio
 import html
 
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,14 +27,52 @@ from PySide6.QtWidgets import (
 )
 
 from connhub.core.fields import defaults
-from connhub.gui.form import CredentialForm
+from connhub.core.urls import UrlError, example_url
+from connhub.gui.form import CredentialForm, _error_color, _muted_color
 from connhub.gui.icons import type_icon
 from connhub.gui.tasks import background, load_integration, show_error, spawn
 from connhub.gui.test_panel import TestPanel
+from connhub.gui.widgets import PasswordEdit
 from connhub.plugins.registry import TypeEntry
 from connhub.services.hub import Hub, InvalidValues
 from connhub.storage.repository import InstanceRecord, NameTaken
 from connhub.storage.vault import VaultError
+
+
+class UrlEdit(PasswordEdit):
+    """The "Paste URL" box: masked, with the password box's eye to reveal it; Enter fills the form rather than
+    pressing the dialog's default button (Save)."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        super().keyPressEvent(event)  # emits returnPressed, then lets the key go on to the dialog
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+
+    def _update_action(self) -> None:
+        super()._update_action()
+        revealed = self.is_revealed()
+        self.reveal_action.setText("Hide" if revealed else "Show")
+        self.reveal_action.setToolTip("Hide the URL" if revealed else "Show the URL")
+        button = self.reveal_button()
+        if button is not None:
+            button.setAccessibleName("Show URL")
+            button.setAccessibleDescription("Hides the URL again" if revealed else "Reveals the URL as plain text")
+
+
+def _inserted(before: str, after: str) -> int:
+    """How many characters one edit put in (a paste puts in many at once, typing one)."""
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(before), len(after)) - prefix
+           and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]):
+        suffix += 1
+    return len(after) - prefix - suffix
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
 
 
 class InstanceDialog(QDialog):
@@ -76,6 +120,13 @@ class InstanceDialog(QDialog):
         name_row.addRow(name_label, self.name_edit)
         name_row.addRow("", self.name_error)
         self._name_row, self._name_label, self._name_aligned = name_row, name_label, False
+        self._url_label: QLabel | None = None
+        self.url_edit: UrlEdit | None = None
+        self.url_fill: QPushButton | None = None
+        self.url_message: QLabel | None = None
+        self._url_text = ""
+        if entry.manifest.url_schemes:
+            self._build_url_row(name_row)
 
         self.form = CredentialForm(entry.specs, entry.manifest.credentials)
         self.form.set_values(dict(record.config) if record else defaults(entry.specs))
@@ -118,6 +169,88 @@ class InstanceDialog(QDialog):
         layout.addLayout(bottom)
         self.name_edit.setFocus()
 
+    def _build_url_row(self, rows: QFormLayout) -> None:
+        self.url_edit = UrlEdit()
+        self.url_edit.setObjectName("urlEdit")
+        self.url_edit.setPlaceholderText(example_url(self.entry.manifest, self.entry.specs))
+        self.url_edit.setAccessibleName("Connection URL")
+        self.url_edit.setToolTip("Paste a connection URL to fill in the form. The URL itself is not kept.")
+        self.url_edit.returnPressed.connect(self.fill_from_url)
+        self.url_edit.textEdited.connect(self._url_edited)
+        self.url_fill = QPushButton("&Fill")
+        self.url_fill.setAutoDefault(False)
+        self.url_fill.setToolTip("Fill in the form from the URL (Enter)")
+        self.url_fill.clicked.connect(self.fill_from_url)
+        self.url_message = QLabel()
+        self.url_message.setObjectName("urlMessage")
+        self.url_message.setWordWrap(True)
+        self.url_message.setTextFormat(Qt.TextFormat.PlainText)
+        self.url_message.hide()
+        # One cell holds the box, its button and the message under them, as the form's rows do.
+        cell = QWidget()
+        column = QVBoxLayout(cell)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.url_edit, 1)
+        line.addWidget(self.url_fill)
+        column.addLayout(line)
+        column.addWidget(self.url_message)
+        self._url_label = QLabel("Paste &URL")
+        self._url_label.setBuddy(self.url_edit)
+        rows.addRow(self._url_label, cell)
+
+    # --- paste a URL ------------------------------------------------------------------------------------
+
+    def _url_edited(self, text: str) -> None:
+        before, self._url_text = self._url_text, text
+        self._show_url_message("", "")  # an old message no longer matches what is in the box
+        if _inserted(before, text) > 1 and "://" in text:
+            self.fill_from_url()  # pasted (or dropped) in one go: fill at once
+
+    def fill_from_url(self) -> bool:
+        """Fill the form from the URL box; on a bad URL, say why under the box and change nothing."""
+        if self.url_edit is None or self.url_edit.isReadOnly():
+            return False
+        url = self.url_edit.text()
+        if not url.strip():
+            self._show_url_message("error", f"Paste a connection URL first, like {self.url_edit.placeholderText()}")
+            return False
+        try:
+            parsed = self.hub.values_from_url(self.entry.type, url, keep=self.form.values())
+        except UrlError as exc:
+            self._show_url_message("error", _sentence(str(exc)))
+            return False
+        self.form.set_values(parsed.values)
+        self.url_edit.setText("")  # unlike clear(), also forgets the undo history: the URL may hold a password
+        self.url_edit.set_revealed(False)  # the next URL is masked again
+        self._url_text = ""
+        if parsed.unknown_params:
+            self._show_url_message("warning", f"Filled in. {self.entry.name} does not know these URL parameters, "
+                                   f"which were left out: {', '.join(parsed.unknown_params)}")
+        else:
+            self._show_url_message("info", "Filled in from the URL (the URL itself is not kept)")
+        return True
+
+    def _show_url_message(self, level: str, text: str) -> None:
+        if self.url_message is None:
+            return
+        palette = self.url_message.palette()
+        base = self.palette()
+        dark = base.color(QPalette.ColorRole.Window).lightness() < 128
+        color = {"error": _error_color(base), "warning": QColor("#ffcc80" if dark else "#8a5300")}.get(
+            level, _muted_color(base))
+        palette.setColor(QPalette.ColorRole.WindowText, color)
+        self.url_message.setPalette(palette)
+        self.url_message.setProperty("level", level)
+        self.url_message.setText(text)
+        self.url_message.setVisible(bool(text))
+        self.url_edit.setAccessibleDescription(text)
+
+    def url_message_text(self) -> str:
+        return self.url_message.text() if self.url_message is not None and self.url_message.isVisibleTo(self) else ""
+
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if not self._name_aligned:
@@ -149,8 +282,10 @@ class InstanceDialog(QDialog):
         self._name_row.setContentsMargins(left, 0, right, 0)
         spacing = max(self._name_row.horizontalSpacing(), 0)
         width = field_x - label_x - spacing
-        if width >= self._name_label.sizeHint().width():
-            self._name_label.setFixedWidth(width)
+        labels = [label for label in (self._name_label, self._url_label) if label is not None]
+        if all(width >= label.sizeHint().width() for label in labels):
+            for label in labels:
+                label.setFixedWidth(width)
 
     # --- test -------------------------------------------------------------------------------------------
 
@@ -205,6 +340,9 @@ class InstanceDialog(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self.form.set_read_only(busy)
         self.name_edit.setReadOnly(busy)
+        if self.url_edit is not None:
+            self.url_edit.setReadOnly(busy)
+            self.url_fill.setEnabled(not busy)
         self.test_button.setEnabled(not busy)
         self.save_button.setEnabled(not busy)
 
