@@ -298,3 +298,355 @@ def test_data_dir_option_works_like_the_environment_variable(tmp_path):
     assert not (other / "connhub.db").exists()
     via_env = run_cli(chosen, "list", "--json")  # CONNHUB_DATA_DIR=chosen
     assert [i["name"] for i in json.loads(via_env.stdout)] == ["cache"]
+
+
+# --- connection URLs ----------------------------------------------------------------------------------------
+
+def test_add_from_a_url_with_set_overriding_it(data_dir):
+    added = run_cli(data_dir, "add", "postgres", "orders", "--url",
+                    "POSTGRESQL://alice@[2001:db8::5]/orders?sslmode=require", "--set", "port=6543", "--no-prompt")
+    assert added.returncode == 0, added.stderr
+    assert "Saved orders (postgres) postgres://alice@[2001:db8::5]:6543/orders" in added.stdout
+    from_env = run_cli(data_dir, "add", "redis", "cache", "--url-env", "CACHE_URL", "--set", "db=4",
+                       env={"CACHE_URL": "rediss://cache.example.com/3"})
+    assert from_env.returncode == 0, from_env.stderr
+    orders, cache = run_many(data_dir, ("show", "orders", "--json"), ("show", "cache", "--json"))
+    assert json.loads(orders.stdout)["config"] == {
+        "host": "2001:db8::5", "port": 6543, "database": "orders", "user": "alice", "sslmode": "require"}
+    # The URL's scheme says TLS and its path db 3; --set db=4 wins; the port is the default.
+    assert json.loads(cache.stdout)["config"] == {"host": "cache.example.com", "port": 6379, "db": 4, "tls": True}
+
+
+def test_url_usage_errors_exit_2_and_never_echo_the_url(data_dir, fake):
+    password = fake.password(length=20, special_chars=False)
+    token_like = fake.sha1()
+    with_password, password_only, unknown, malformed, fragment, both, unset_env = run_many(
+        data_dir,
+        ("add", "postgres", "db", "--url", f"postgres://alice:{password}@db.example.com/orders"),
+        ("add", "redis", "cache", "--url", f"redis://:{password}@cache.example.com"),
+        ("add", "postgres", "db", "--url",
+         f"postgres://alice@db.example.com/orders?sslmode=require&application_name={token_like}&connect_timeout=5"),
+        ("add", "redis", "cache", "--url", "redis://cache.example.com:70000/0"),
+        ("add", "postgres", "db", "--url", f"postgres://alice:{password}#x@db.example.com/orders"),
+        ("add", "postgres", "db", "--url", "postgres://db.example.com/orders", "--url-env", "X"),
+        ("add", "postgres", "db", "--url-env", "CONNHUB_TEST_UNSET_URL"),
+    )
+    for done in (with_password, password_only):
+        assert done.returncode == 2
+        assert done.stderr == (
+            "connhub: --url: the URL holds a secret (password) and secrets are never taken from arguments (other "
+            "users and your shell history can see them): pass the URL with --url-stdin or --url-env VAR instead\n")
+    assert unknown.returncode == 2
+    assert unknown.stderr == ("connhub: --url: the URL has parameters postgres does not know: application_name, "
+                              "connect_timeout (remove them; it knows sslmode, sslrootcert)\n")
+    assert malformed.returncode == 2
+    assert malformed.stderr == "connhub: --url: port '70000' is not a number from 1 to 65535\n"
+    assert fragment.returncode == 2
+    assert fragment.stderr == ("connhub: --url: a connection URL has no '#fragment': remove it, or percent-encode "
+                               "'#' as %23\n")
+    assert both.returncode == 2 and "not allowed with argument --url" in both.stderr
+    assert unset_env.returncode == 2
+    assert unset_env.stderr == "connhub: --url-env: environment variable 'CONNHUB_TEST_UNSET_URL' is not set\n"
+    for done in (with_password, password_only, unknown, malformed, fragment, both, unset_env):
+        output = done.stdout + done.stderr
+        assert password not in output and token_like not in output and "db.example.com" not in output
+    listed = run_cli(data_dir, "list", "--json")  # nothing was saved by any of them
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
+
+
+def test_a_password_in_a_url_from_stdin_or_env_reaches_the_keyring_only(data_dir, secret_service_keyring, fake):
+    from urllib.parse import quote, quote_plus
+
+    # Canaries with what breaks other parsers: raw '@', ':' and '+', and (encoded) '/', '?', '#', '%' and UTF-8.
+    canary = f"{fake.password(length=12)}@:+/?#%é"
+    env_canary = f"{fake.password(length=12, special_chars=False)}+@:!$&*()"
+    url = f"postgres://alice:{quote(canary, safe='@:+')}@127.0.0.1:5432/orders?sslmode=disable"
+    added = run_cli(data_dir, "add", "postgres", "orders", "--url-stdin", stdin=url + "\n")
+    assert added.returncode == 0, added.stderr
+    assert "Saved orders (postgres) postgres://alice@127.0.0.1:5432/orders" in added.stdout
+    from_env = run_cli(data_dir, "add", "redis", "cache", "--url-env", "CACHE_URL",
+                       env={"CACHE_URL": f"rediss://app:{env_canary}@127.0.0.1:6380/2"})
+    assert from_env.returncode == 0, from_env.stderr
+    listed, shown, shown_json = run_many(data_dir, ("list", "--json"), ("show", "orders"), ("show", "cache", "--json"))
+    ids = {item["name"]: item["id"] for item in json.loads(listed.stdout)}
+    try:
+        assert secret_service_keyring.get_password("connhub", f"{ids['orders']}:password") == canary
+        assert secret_service_keyring.get_password("connhub", f"{ids['cache']}:password") == env_canary
+        assert json.loads(shown_json.stdout)["config"] == {"host": "127.0.0.1", "port": 6380, "db": 2,
+                                                           "username": "app", "tls": True, "password": MASK}
+        assert any(line.split() == ["password", MASK] for line in lines_of(shown))
+        files = {path.name: path.read_bytes() for path in data_dir.iterdir() if path.is_file()}
+        assert "connhub.db" in files and "connhub.log" in files
+        outputs = {f"output {i}": (done.stdout + done.stderr).encode()
+                   for i, done in enumerate((added, from_env, listed, shown, shown_json))}
+        for secret in (canary, env_canary):
+            forms = {secret, quote(secret, safe=""), quote(secret, safe="@:+"), quote_plus(secret)}
+            for where, blob in {**files, **outputs}.items():
+                assert not any(form.encode() in blob for form in forms), f"a canary is in {where}"
+    finally:
+        for instance_id in ids.values():
+            SecretVault(backend=secret_service_keyring).delete(instance_id, ["password"])
+
+
+# --- events, validate-event and app-level config (`cfg:` fields) ------------------------------------------
+
+def run_with_types(data_dir: Path, folders: list[Path], *args: str, stdin: str | None = None,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """The real command line in a subprocess, its registry made of these type folders only (the synthetic
+    `acme` type of tests/services/synthetic.py) instead of discovering the built-ins."""
+    code = "import sys; from tests.services.synthetic import cli_main; sys.exit(cli_main())"
+    return subprocess.run([sys.executable, "-c", code, *map(str, folders), "--", *args],
+                          input=stdin if stdin is not None else "", capture_output=True, text=True,
+                          env=_env(data_dir, env), timeout=30, cwd=Path(__file__).resolve().parent.parent)
+
+
+@pytest.fixture
+def acme(tmp_path) -> Path:
+    from tests.services.synthetic import make_acme
+
+    return make_acme(tmp_path / "types")
+
+
+def test_events_lists_what_a_type_sends(data_dir, acme):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        text, as_json, unknown = pool.map(lambda args: run_with_types(data_dir, [acme], *args),
+                                          [("events", "acme"), ("events", "acme", "--json"), ("events", "nope")])
+    assert text.returncode == 0, text.stderr
+    assert lines_of(text) == ["order.created  An order was placed.", "ping           Sent once when a webhook is set up."]
+    assert json.loads(as_json.stdout) == [
+        {"type": "order.created", "description": "An order was placed.", "schema": "events/order_created.json"},
+        {"type": "ping", "description": "Sent once when a webhook is set up.", "schema": "events/ping.json"}]
+    assert unknown.returncode == 2 and "unknown integration type 'nope'" in unknown.stderr
+    assert not data_dir.joinpath("connhub.db").exists()  # listing events opens no database
+
+
+def test_validate_event_exit_codes_and_messages(data_dir, acme, tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.services.synthetic import VALID_ORDER
+
+    good, bad, broken, binary = (tmp_path / n for n in ("good.json", "bad.json", "broken.json", "binary.json"))
+    good.write_text(json.dumps(VALID_ORDER), encoding="utf-8-sig")  # a BOM, as some editors write
+    bad.write_text(json.dumps({**VALID_ORDER, "amount": "12.50", "customer": {}, "extra": 1}))
+    broken.write_text('{"id": "ord_1",\n  "amount": 12,\n  "customer": }\n')
+    binary.write_bytes(b"\xff\xfe\x00{")
+    cases = {
+        "valid": ("validate-event", "acme", "order.created", str(good)),
+        "invalid": ("validate-event", "acme", "order.created", str(bad)),
+        "invalid json": ("validate-event", "acme", "order.created", str(bad), "--json"),
+        "valid json": ("validate-event", "acme", "order.created", str(good), "--json"),
+        "not json": ("validate-event", "acme", "order.created", str(broken)),
+        "not text": ("validate-event", "acme", "ping", str(binary)),
+        "missing": ("validate-event", "acme", "ping", str(tmp_path / "nowhere.json")),
+        "unknown event": ("validate-event", "acme", "order.deleted", str(good)),
+        "unknown type": ("validate-event", "nope", "ping", str(good)),
+    }
+    with ThreadPoolExecutor(4) as pool:
+        done = dict(zip(cases, pool.map(lambda args: run_with_types(data_dir, [acme], *args), cases.values())))
+
+    assert done["valid"].returncode == 0, done["valid"].stderr
+    assert lines_of(done["valid"]) == [f"valid: {good} is a valid acme order.created payload"]
+    assert done["invalid"].returncode == 1
+    assert lines_of(done["invalid"]) == [
+        f"invalid: {bad} is not a valid acme order.created payload (3 errors)",
+        "  $.amount: expected integer, got string",
+        "  $.customer.email: required property is missing",
+        "  $.extra: unexpected property"]
+    assert done["invalid json"].returncode == 1
+    assert json.loads(done["invalid json"].stdout) == {
+        "type": "acme", "event": "order.created", "file": str(bad), "valid": False,
+        "errors": [{"path": "$.amount", "message": "expected integer, got string"},
+                   {"path": "$.customer.email", "message": "required property is missing"},
+                   {"path": "$.extra", "message": "unexpected property"}]}
+    assert done["valid json"].returncode == 0
+    assert json.loads(done["valid json"].stdout)["valid"] is True and json.loads(done["valid json"].stdout)[
+        "errors"] == []
+    usage = {name: done[name] for name in ("not json", "not text", "missing", "unknown event", "unknown type")}
+    assert {name: d.returncode for name, d in usage.items()} == dict.fromkeys(usage, 2)
+    assert all(d.stdout == "" for d in usage.values())
+    assert usage["not json"].stderr.strip() == f"connhub: {broken} is not valid JSON: line 3, column 15: Expecting value"
+    assert usage["not text"].stderr.strip() == f"connhub: {binary} is not UTF-8 text"
+    assert usage["missing"].stderr.strip() == f"connhub: cannot read {tmp_path / 'nowhere.json'}: No such file or directory"
+    assert usage["unknown event"].stderr.strip() == ("connhub: acme has no event 'order.deleted'; its events: "
+                                                     "order.created, ping (see `connhub events acme`)")
+    assert "unknown integration type 'nope'" in usage["unknown type"].stderr
+
+
+def test_validate_event_reads_standard_input(data_dir, acme):
+    done = run_with_types(data_dir, [acme], "validate-event", "acme", "ping", "-", stdin='{"zen": 42}')
+    assert done.returncode == 1
+    assert lines_of(done) == ["invalid: standard input is not a valid acme ping payload (1 error)",
+                              "  $.zen: expected string, got integer"]
+
+
+def test_events_of_the_builtin_github_type(data_dir, tmp_path):
+    from connhub.plugins.registry import Registry
+
+    registry = Registry.discover(plugins=False)
+    if "github" not in registry or not registry.get("github").ok:
+        pytest.skip("the github type is not (yet) in this tree")
+    empty = tmp_path / "empty.json"
+    empty.write_text("{}")
+    events, invalid = run_many(data_dir, ("events", "github", "--json"),
+                               ("validate-event", "github", "push", str(empty), "--json"))
+    assert events.returncode == 0, events.stderr
+    assert {"push", "pull_request", "issues"} <= {e["type"] for e in json.loads(events.stdout)}
+    assert invalid.returncode == 1
+    report = json.loads(invalid.stdout)
+    assert report["valid"] is False
+    assert {"path": "$.ref", "message": "required property is missing"} in report["errors"]
+    sample = Path(__file__).parent / "integrations" / "saas" / "events" / "github" / "push.json"
+    if sample.is_file():  # a payload as GitHub documents it, when the SaaS tests ship one
+        valid = run_cli(data_dir, "validate-event", "github", "push", str(sample))
+        assert valid.returncode == 0, valid.stdout + valid.stderr
+
+
+def test_config_sets_shows_and_unsets_app_level_settings(data_dir, acme):
+    shown = run_with_types(data_dir, [acme], "config", "acme")
+    assert shown.returncode == 0, shown.stderr
+    assert lines_of(shown) == ["Acme API (acme)", "  cfg:client_id      (not set)", "  cfg:client_secret  (not set)",
+                               "  cfg:proxy          (not set)", "  cfg:retries        2 (default)"]
+    changed = run_with_types(data_dir, [acme], "config", "acme", "--set", "cfg:proxy=${env:ACME_PROXY}",
+                             "--set", "retries=4", "--set", "cfg:client_id=client-42")
+    assert changed.returncode == 0, changed.stderr
+    assert lines_of(changed)[0] == "Saved the app-level settings of Acme API."
+    assert "  cfg:proxy          ${env:ACME_PROXY}" in lines_of(changed)
+    assert "  cfg:retries        4" in lines_of(changed)
+
+    listed = json.loads(run_with_types(data_dir, [acme], "config", "--json").stdout)
+    [acme_settings] = listed
+    assert acme_settings["settings"]["cfg:retries"] == {"title": "Retries", "secret": False, "set": True, "value": 4,
+                                                       "default": 2}
+    unset = run_with_types(data_dir, [acme], "config", "acme", "--unset", "cfg:proxy", "--set", "cfg:retries=",
+                           "--json")
+    assert unset.returncode == 0, unset.stderr
+    settings = json.loads(unset.stdout)["settings"]
+    assert (settings["cfg:proxy"]["set"], settings["cfg:retries"]["set"], settings["cfg:client_id"]["value"]) == (
+        False, False, "client-42")
+
+
+def test_config_usage_errors(data_dir, acme):
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = [
+        ("config", "acme", "--set", "cfg:client_secret=hunter2-secret"),
+        ("config", "acme", "--set", "cfg:client_id:hunter2-secret"),
+        ("config", "acme", "--set", "cfg:colour=blue"),
+        ("config", "acme", "--set", "cfg:retries=9"),
+        ("config", "acme", "--secret-stdin", "cfg:proxy"),
+        ("config", "acme", "--secret-stdin", "cfg:client_secret"),  # nothing on standard input
+        ("config", "acme", "--secret-env", "cfg:client_secret=CONNHUB_TEST_UNSET_VARIABLE"),
+        ("config", "--set", "cfg:proxy=http://p"),
+    ]
+    with ThreadPoolExecutor(3) as pool:
+        done = list(pool.map(lambda args: run_with_types(data_dir, [acme], *args), cases))
+    assert [d.returncode for d in done] == [2] * len(cases), [d.stderr for d in done]
+    errors = [d.stderr.strip() for d in done]
+    assert errors[0] == ("connhub: cfg:client_secret is a secret: pass it with --secret-stdin cfg:client_secret "
+                         "or --secret-env cfg:client_secret=VAR")
+    assert errors[1] == "connhub: --set takes cfg:FIELD=VALUE; argument 1 of --set has no '='"
+    assert errors[2].startswith("connhub: acme has no app-level setting 'cfg:colour'; its settings: cfg:client_id")
+    assert errors[3] == "connhub: cfg:retries: Must be at most 5"
+    assert errors[4] == "connhub: cfg:proxy is not a secret: pass it with --set cfg:proxy=VALUE"
+    assert "standard input gave an empty line" in errors[5]
+    assert "CONNHUB_TEST_UNSET_VARIABLE" in errors[6]
+    assert errors[7].startswith("connhub: name the type")
+    assert not any("hunter2-secret" in d.stdout + d.stderr for d in done)  # a secret is never echoed
+
+
+def test_config_of_a_type_without_app_settings(data_dir):
+    done = run_cli(data_dir, "config", "redis")
+    assert done.returncode == 2
+    assert done.stderr.startswith("connhub: redis has no app-level settings (no cfg: fields); types that have some:")
+
+
+def test_config_secret_goes_to_the_keyring_and_reaches_a_test(data_dir, acme, secret_service_keyring):
+    """`--secret-stdin` stores the app-level secret under `app:acme:cfg:client_secret`; `connhub test` then
+    hands it (and the other settings) to the integration, whose code here reports what it got, masked."""
+    saved = run_with_types(data_dir, [acme], "config", "acme", "--secret-stdin", "cfg:client_secret",
+                           "--set", "cfg:client_id=client-42", stdin="app-s3cret-value\n")
+    try:
+        assert saved.returncode == 0, saved.stderr
+        assert "  cfg:client_secret  ********" in lines_of(saved)
+        assert secret_service_keyring.get_password("connhub", "app:acme:cfg:client_secret") == "app-s3cret-value"
+        added = run_with_types(data_dir, [acme], "add", "acme", "shop", "--set", "host=api.acme.test",
+                               "--set", "port=${env:ACME_PORT}", "--no-prompt")
+        assert added.returncode == 0, added.stderr
+        unset_var = run_with_types(data_dir, [acme], "test", "shop", "--json")
+        assert unset_var.returncode == 1
+        result = json.loads(unset_var.stdout)
+        assert result["error_class"] == "config" and "ACME_PORT" in result["message"]
+        ok = run_with_types(data_dir, [acme], "test", "shop", "--json", env={"ACME_PORT": "8443"})
+        assert ok.returncode == 0, ok.stdout + ok.stderr
+        assert "app-s3cret-value" not in ok.stdout + ok.stderr + saved.stdout
+        written = {path.name: path.read_bytes() for path in data_dir.iterdir() if path.is_file()}
+        assert "connhub.db" in written and "connhub.log" in written
+        assert not any(b"app-s3cret-value" in blob for blob in written.values())  # database, -wal, log
+    finally:
+        SecretVault(backend=secret_service_keyring).delete("app:acme", ["cfg:client_secret"])
+
+
+def test_an_env_reference_set_on_the_command_line_resolves_when_the_test_runs(data_dir):
+    """`--set port='${env:…}'` is saved as written; `connhub test` without the variable is a config error naming
+    it, with it the machine's Redis answers."""
+    require_service("redis", "127.0.0.1", 6379)
+    added = run_cli(data_dir, "add", "redis", "cache", "--set", "host=127.0.0.1",
+                    "--set", "port=${env:CONNHUB_TEST_REDIS_PORT}", "--no-prompt")
+    assert added.returncode == 0, added.stderr
+    unset, shown = run_many(data_dir, ("test", "cache", "--json"), ("show", "cache", "--json"))
+    assert json.loads(shown.stdout)["config"]["port"] == "${env:CONNHUB_TEST_REDIS_PORT}"
+    assert unset.returncode == 1
+    result = json.loads(unset.stdout)
+    assert result["error_class"] == "config"
+    assert "CONNHUB_TEST_REDIS_PORT" in result["message"] and "not set" in result["message"]
+    ok = run_cli(data_dir, "test", "cache", "--json", env={"CONNHUB_TEST_REDIS_PORT": "6379"})
+    assert ok.returncode == 0, ok.stdout
+    assert json.loads(ok.stdout)["ok"] is True
+
+
+def test_url_stdin_from_a_terminal_is_typed_hidden(data_dir, secret_service_keyring, fake):
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import termios
+
+    password = fake.password(length=16, special_chars=False)
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "connhub", "add", "redis", "cache", "--url-stdin"],
+                            stdin=slave, stdout=slave, stderr=slave, env=_env(data_dir), start_new_session=True,
+                            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0), close_fds=True)
+    os.close(slave)
+    output = b""
+
+    def read_until(predicate, deadline: float) -> None:
+        nonlocal output
+        while not predicate() and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the child closed the terminal
+                    return
+                if not chunk:
+                    return
+                output += chunk
+
+    try:
+        read_until(lambda: b"Connection URL:" in output, time.monotonic() + 20)
+        assert b"Connection URL:" in output, output
+        os.write(master, f"redis://:{password}@127.0.0.1:6379/1\n".encode())
+        read_until(lambda: proc.poll() is not None and b"Saved" in output, time.monotonic() + 20)
+        read_until(lambda: False, time.monotonic() + 0.5)  # drain
+        assert proc.wait(timeout=10) == 0, output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = output.decode(errors="replace")
+    assert "Saved cache (redis) redis://127.0.0.1:6379/1" in text
+    assert password not in text  # not echoed while typed, nor printed after
+    detail = json.loads(run_cli(data_dir, "show", "cache", "--json").stdout)
+    try:
+        assert secret_service_keyring.get_password("connhub", f"{detail['id']}:password") == password
+    finally:
+        SecretVault(backend=secret_service_keyring).delete(detail["id"], ["password"])

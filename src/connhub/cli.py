@@ -55,6 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read this secret field from an environment variable")
     p.add_argument("--no-prompt", action="store_true", help="never prompt for secrets")
     p.add_argument("--tag", dest="tags", action="append", default=[])
+    url = p.add_mutually_exclusive_group()
+    url.add_argument("--url", metavar="URL", help="fill the fields from a connection URL without a password, "
+                     "e.g. postgres://user@host:5432/db (--set overrides its values)")
+    url.add_argument("--url-stdin", action="store_true", help="read the connection URL from standard input "
+                     "(the first line, before any --secret-stdin): for a URL that holds a password")
+    url.add_argument("--url-env", metavar="VAR", help="read the connection URL from this environment variable: "
+                     "for a URL that holds a password")
 
     p = sub.add_parser("remove", help="delete an instance and its keyring entries")
     p.add_argument("name")
@@ -67,6 +74,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="show or change settings")
     p.add_argument("--timeout", type=float, help="default test timeout in seconds")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("events", help="list the events a type can send")
+    p.add_argument("type")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("validate-event", help="check an event payload against its schema (exit 1 if invalid)")
+    p.add_argument("type")
+    p.add_argument("event")
+    p.add_argument("file", help="the payload: a JSON file, or - for standard input")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("config", help="show or change a type's app-level (cfg:) settings, shared by all its "
+                       "instances")
+    p.add_argument("type", nargs="?", help="the type (all types that have such settings when left out)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="cfg:FIELD=VALUE",
+                   help="a non-secret setting (repeatable); an empty VALUE goes back to the default")
+    p.add_argument("--secret-stdin", action="append", default=[], metavar="cfg:FIELD",
+                   help="read this secret setting from standard input (one line)")
+    p.add_argument("--secret-env", action="append", default=[], metavar="cfg:FIELD=VAR",
+                   help="read this secret setting from an environment variable")
+    p.add_argument("--unset", action="append", default=[], metavar="cfg:FIELD",
+                   help="remove a setting (a secret also from the keyring)")
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("manifest-schema", help="print the JSON Schema of manifest.json, for plugin authors")
@@ -200,6 +230,7 @@ def cmd_add(hub, args) -> int:
         raise UsageError(f"type {args.type!r} is disabled: {entry.error}")
     specs = {s.key: s for s in all_specs(entry.specs) if not s.app_level}
     values: dict[str, Any] = defaults(entry.specs)
+    values.update(_values_from_url(hub, entry, args, specs))
     for item in args.sets:
         key, sep, raw = item.partition("=")
         if not sep:
@@ -231,6 +262,41 @@ def cmd_add(hub, args) -> int:
     record = hub.create(args.type, args.name, values, tags=args.tags)
     print(f"Saved {record.name} ({record.type}) {record.summary}")
     return EXIT_OK
+
+
+def _values_from_url(hub, entry, args, specs) -> dict[str, Any]:
+    """Values from --url, --url-stdin or --url-env ({} without one). The URL is never printed: it may hold a
+    password. A password (or token) in a plain --url argument is refused, as are parameters the type does not
+    know (reported by name, never dropped)."""
+    from connhub.core.urls import UrlError
+
+    if args.url is not None:
+        url, source = args.url, "--url"
+    elif args.url_stdin:
+        # From a terminal, the URL is typed hidden, like a password: it may hold one.
+        line = getpass.getpass("Connection URL: ") if sys.stdin.isatty() else sys.stdin.readline()
+        url, source = line.rstrip("\r\n"), "--url-stdin"
+    elif args.url_env is not None:
+        if args.url_env not in os.environ:
+            raise UsageError(f"--url-env: environment variable {args.url_env!r} is not set")
+        url, source = os.environ[args.url_env], "--url-env"
+    else:
+        return {}
+    try:
+        parsed = hub.values_from_url(entry.type, url)
+    except UrlError as exc:
+        raise UsageError(f"{source}: {exc}") from None
+    carried = sorted(k for k, v in parsed.values.items() if k in specs and specs[k].secret and v not in (None, ""))
+    if source == "--url" and carried:
+        raise UsageError(f"--url: the URL holds a secret ({', '.join(carried)}) and secrets are never taken from "
+                         "arguments (other users and your shell history can see them): pass the URL with "
+                         "--url-stdin or --url-env VAR instead")
+    if parsed.unknown_params:
+        known = sorted(entry.manifest.url.query) if entry.manifest.url else []
+        offer = f"; it knows {', '.join(known)}" if known else ""
+        raise UsageError(f"{source}: the URL has parameters {entry.type} does not know: "
+                         f"{', '.join(parsed.unknown_params)} (remove them{offer})")
+    return parsed.values
 
 
 def _require_secret_field(specs, key: str) -> None:
@@ -294,5 +360,164 @@ def cmd_settings(hub, args) -> int:
     return EXIT_OK
 
 
+# --- events ------------------------------------------------------------------------------------------------
+
+def cmd_events(hub, args) -> int:
+    events = hub.events(args.type)
+    if args.json:
+        print(json.dumps([{"type": e.type, "description": e.description, "schema": e.schema_path} for e in events],
+                         indent=2))
+        return EXIT_OK
+    if not events:
+        print(f"{args.type} declares no events.")
+    width = max((len(e.type) for e in events), default=0)
+    for e in events:
+        print(f"{e.type:<{width}}  {e.description}")
+    return EXIT_OK
+
+
+def cmd_validate_event(hub, args) -> int:
+    from connhub.services.events import EventSchemaError, PayloadSyntaxError, UnknownEvent, find_event, parse_payload
+
+    try:
+        find_event(hub.usable_entry(args.type), args.event)
+    except UnknownEvent as exc:
+        raise UsageError(str(exc)) from None
+    name = "standard input" if args.file == "-" else args.file
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise UsageError(f"{name} is not UTF-8 text") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {name}: {exc.strerror or exc}") from None
+    try:
+        payload = parse_payload(text)
+    except PayloadSyntaxError as exc:
+        raise UsageError(f"{name} is not valid JSON: line {exc.line}, column {exc.column}: {exc.message}") from None
+    try:
+        errors = hub.validate_event(args.type, args.event, payload)
+    except EventSchemaError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"type": args.type, "event": args.event, "file": args.file, "valid": not errors,
+                          "errors": [{"path": e.path, "message": e.message} for e in errors]}, indent=2))
+    elif errors:
+        print(f"invalid: {name} is not a valid {args.type} {args.event} payload "
+              f"({len(errors)} error{'s' if len(errors) != 1 else ''})")
+        for error in errors:
+            print(f"  {error.path}: {error.message}")
+    else:
+        print(f"valid: {name} is a valid {args.type} {args.event} payload")
+    return EXIT_FAILED if errors else EXIT_OK
+
+
+# --- app-level settings ------------------------------------------------------------------------------------
+
+def cmd_config(hub, args) -> int:
+    from connhub.core.fields import all_specs
+    from connhub.services.hub import app_specs
+
+    changing = bool(args.sets or args.secret_stdin or args.secret_env or args.unset)
+    if args.type is None:
+        if changing:
+            raise UsageError("name the type whose settings to change: connhub config TYPE --set cfg:FIELD=VALUE")
+        saved = hub.all_app_settings()
+        shown = [_app_config_dict(e, saved.get(e.type)) for e in hub.app_types()]
+        if args.json:
+            print(json.dumps(shown, indent=2))
+        elif not shown:
+            print("No type has app-level settings.")
+        for data in [] if args.json else shown:
+            _print_app_config(data)
+        return EXIT_OK
+    entry = hub.usable_entry(args.type)
+    specs = {}
+    for spec in all_specs(app_specs(entry)):
+        specs[spec.discriminator or spec.key] = spec
+    if not specs:
+        having = ", ".join(e.type for e in hub.app_types()) or "none"
+        raise UsageError(f"{args.type} has no app-level settings (no cfg: fields); types that have some: {having}")
+
+    def field(key: str):
+        spec = specs.get(key if key.startswith("cfg:") else f"cfg:{key}")
+        if spec is None:
+            raise UsageError(f"{args.type} has no app-level setting {key!r}; its settings: {', '.join(specs)}")
+        return spec
+
+    values: dict[str, Any] = {}
+    for index, item in enumerate(args.sets, start=1):
+        key, sep, raw = item.partition("=")
+        if not sep:  # not echoed: a mistyped `--set cfg:secret:…` must not print the secret
+            raise UsageError(f"--set takes cfg:FIELD=VALUE; argument {index} of --set has no '='")
+        spec = field(key)
+        if spec.secret:
+            raise UsageError(f"{spec.key} is a secret: pass it with --secret-stdin {spec.key} or --secret-env "
+                             f"{spec.key}=VAR")
+        name = spec.discriminator or spec.key
+        values[name] = raw if raw == "" or name == spec.discriminator else _parse_value(spec, raw)
+    for key in args.secret_stdin:
+        spec = _app_secret(field(key))
+        values[spec.key] = sys.stdin.readline().rstrip("\r\n")
+        if not values[spec.key]:
+            raise UsageError(f"--secret-stdin {spec.key}: standard input gave an empty line (to remove the secret, "
+                             f"use --unset {spec.key})")
+    for item in args.secret_env:
+        key, sep, var = item.partition("=")
+        spec = _app_secret(field(key))
+        if not sep or not os.environ.get(var):
+            raise UsageError(f"--secret-env {spec.key}=VAR: environment variable {var or '?'!r} is not set or empty")
+        values[spec.key] = os.environ[var]
+    unset = [(field(key).discriminator or field(key).key) for key in args.unset]
+    if changing:
+        saved = hub.set_app_settings(args.type, values, unset)
+        if not args.json:
+            print(f"Saved the app-level settings of {entry.name}.")
+    else:
+        saved = hub.app_settings(args.type)
+    data = _app_config_dict(entry, saved)
+    if args.json:
+        print(json.dumps(data, indent=2))
+    else:
+        _print_app_config(data)
+    return EXIT_OK
+
+
+def _app_secret(spec):
+    if not spec.secret:
+        raise UsageError(f"{spec.key} is not a secret: pass it with --set {spec.key}=VALUE")
+    return spec
+
+
+def _app_config_dict(entry, saved) -> dict[str, Any]:
+    """A type's app-level settings for people and scripts; a saved secret shows as the mask, never its value."""
+    from connhub.core.fields import FieldKind, all_specs
+    from connhub.services.hub import app_specs
+
+    values = saved.values if saved else {}
+    secrets = set(saved.secret_fields) if saved else set()
+    settings = {}
+    for spec in all_specs(app_specs(entry)):
+        key = spec.discriminator if spec.kind is FieldKind.CHOICE else spec.key
+        is_set = key in secrets if spec.secret else key in values
+        value = (MASK if is_set else None) if spec.secret else values.get(key)
+        settings[key] = {"title": spec.title, "secret": spec.secret, "set": is_set, "value": value,
+                         "default": None if spec.secret else spec.default}
+    return {"type": entry.type, "name": entry.name, "settings": settings}
+
+
+def _print_app_config(data: dict[str, Any]) -> None:
+    print(f"{data['name']} ({data['type']})")
+    width = max((len(k) for k in data["settings"]), default=0)
+    for key, item in data["settings"].items():
+        if item["set"]:
+            shown = item["value"] if isinstance(item["value"], str) else json.dumps(item["value"])
+        elif item["default"] is not None:
+            shown = f"{json.dumps(item['default'])} (default)"
+        else:
+            shown = "(not set)"
+        print(f"  {key:<{width}}  {shown}")
+
+
 COMMANDS = {"types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add, "remove": cmd_remove,
-            "test": cmd_test, "settings": cmd_settings}
+            "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
+            "validate-event": cmd_validate_event, "config": cmd_config}

@@ -28,7 +28,7 @@ from connhub.storage.repository import (
 from tests.support.services import require_service
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=3"
-TABLES = {"instances", "test_runs", "settings", "alembic_version"}
+TABLES = {"instances", "test_runs", "settings", "app_settings", "alembic_version"}
 
 
 # --- databases --------------------------------------------------------------------------------------------
@@ -362,3 +362,97 @@ def test_opening_a_new_database_from_several_processes_at_once(empty_url, engine
     assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(errors)
     store = InstanceStore(engines(empty_url))
     assert current_revision(store.engine) == SCHEMA_HEAD and store.list() == []
+
+
+# --- migration 0002: events on instances, app-level settings ---------------------------------------------
+
+def test_upgrade_from_0001_adds_events_and_app_settings_and_loses_nothing(empty_url, engines):
+    """A 0001 database with a row: after the upgrade the row is whole, its events are "not recorded yet"
+    (None, not an empty list) and the new columns and table take writes."""
+    from alembic import command
+
+    old = create_engine(empty_url)
+    config = _alembic_config()
+    with old.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+    with old.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO instances (id, name, type, workspace, config, secret_fields, summary, status, "
+            "error_count, tags, environment, created_at, updated_at) VALUES ('22222222-2222-2222-2222-222222222222', "
+            "'old gh', 'github', 'default', '{\"base_url\": \"https://api.github.com\"}', '[\"token\"]', "
+            "'https://api.github.com', 'failing', 3, '[]', 'prod', :t, :t)"), {"t": "2024-03-01 10:00:00+00:00"})
+    old.dispose()
+
+    engine = engines(empty_url)
+    assert current_revision(engine) == SCHEMA_HEAD == "0002"
+    columns = {c["name"] for c in inspect(engine).get_columns("instances")}
+    assert "events" in columns
+    assert {c["name"] for c in inspect(engine).get_columns("app_settings")} == {"type", "field", "value", "secret",
+                                                                                "updated_at"}
+    store = InstanceStore(engine)
+    record = store.find("old gh")
+    assert (record.config, record.secret_fields, record.error_count, record.environment) == (
+        {"base_url": "https://api.github.com"}, ["token"], 3, "prod")
+    assert record.events is None  # saved before connhub kept events: the type's manifest stands in
+
+    record.events = [{"type": "push", "description": "Commits were pushed.", "schema": "events/push.json"}]
+    store.update(record)
+    assert store.get(record.id).events == record.events
+    store.save_app_settings("github", {"cfg:proxy": "http://proxy:3128"}, {"cfg:oauth_client_secret"})
+    assert store.app_settings("github").values == {"cfg:proxy": "http://proxy:3128"}
+
+
+def test_downgrade_to_0001_and_back(empty_url, engines):
+    """The migration is reversible: down to 0001 drops only what 0002 added, up again restores the shape."""
+    from alembic import command
+
+    store = InstanceStore(engines(empty_url))
+    saved = store.add(redis_record(events=[]))
+    engine = create_engine(empty_url)
+    config = _alembic_config()
+    try:
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0001")
+        assert "app_settings" not in inspect(engine).get_table_names()
+        assert "events" not in {c["name"] for c in inspect(engine).get_columns("instances")}
+    finally:
+        engine.dispose()
+    store.engine.dispose()
+    again = InstanceStore(engines(empty_url))
+    assert again.get(saved.id).name == "cache" and again.get(saved.id).events is None
+
+
+def test_events_round_trip_and_copy_on_update(store):
+    events = [{"type": "order.created", "description": "An order was placed.", "schema": "events/order.json"},
+              {"type": "ping", "description": "Set-up check.", "schema": "events/ping.json"}]
+    record = store.add(redis_record(events=events))
+    assert store.get(record.id).events == events
+    empty = store.add(redis_record(name="no events", events=[]))
+    assert store.get(empty.id).events == []  # "the type has none", kept apart from None
+    record.events = events[:1]
+    store.update(record)
+    assert store.get(record.id).events == events[:1]
+
+
+def test_app_settings_round_trip(store):
+    assert store.app_settings("github").values == {} and store.all_app_settings() == {}
+    store.save_app_settings("github", {"cfg:proxy": "http://p:3128", "cfg:retries": 3, "cfg:verbose": True},
+                            {"cfg:oauth_client_secret"})
+    store.save_app_settings("slack", {"cfg:proxy": "${env:HTTPS_PROXY}"})
+    github = store.app_settings("github")
+    assert github.values == {"cfg:proxy": "http://p:3128", "cfg:retries": 3, "cfg:verbose": True}  # JSON types kept
+    assert github.secret_fields == ["cfg:oauth_client_secret"]
+    assert set(store.all_app_settings()) == {"github", "slack"}
+    assert store.all_app_settings()["slack"].values == {"cfg:proxy": "${env:HTTPS_PROXY}"}
+
+    # Overwrite one, remove two (one of them a secret marker); the other type is untouched.
+    store.save_app_settings("github", {"cfg:retries": 5}, remove={"cfg:verbose", "cfg:oauth_client_secret"})
+    github = store.app_settings("github")
+    assert github.values == {"cfg:proxy": "http://p:3128", "cfg:retries": 5} and github.secret_fields == []
+    assert store.app_settings("slack").values == {"cfg:proxy": "${env:HTTPS_PROXY}"}
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT type, field, secret FROM app_settings ORDER BY type, field")).all()
+    assert [tuple(r) for r in rows] == [("github", "cfg:proxy", False), ("github", "cfg:retries", False),
+                                        ("slack", "cfg:proxy", False)]

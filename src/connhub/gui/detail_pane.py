@@ -1,15 +1,23 @@
-"""The right-hand pane: what the selected instance points at, its last test, and its recent history."""
+"""The right-hand pane: what the selected instance points at, its last test, its recent history, and the events
+its type sends, with a box to check a payload against the event's schema (locally, at once)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
     QPushButton,
     QStackedWidget,
+    QTabWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -18,7 +26,15 @@ from connhub.core.errors import HINTS, TITLES, ErrorClass
 from connhub.gui.icons import type_icon
 from connhub.gui.models import age
 from connhub.gui.test_panel import TestPanel
-from connhub.plugins.registry import Registry
+from connhub.plugins.registry import Registry, TypeEntry
+from connhub.services.events import (
+    EventSchemaError,
+    PayloadError,
+    PayloadSyntaxError,
+    UnknownEvent,
+    event_records,
+    validate_text,
+)
 from connhub.storage.repository import InstanceRecord, TestRun
 
 
@@ -95,16 +111,20 @@ class DetailPane(QStackedWidget):
 
         self.history = QListWidget()
         self.history.setAccessibleName("Test history")
-        self.history.setMaximumHeight(220)
+        self.events = EventsPanel()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("detailTabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self.history, "Recent tests")
+        self.tabs.addTab(self.events, "Events")
+        self.tabs.setTabVisible(1, False)
 
         layout = QVBoxLayout(page)
         layout.addLayout(heading)
         layout.addLayout(facts)
         layout.addLayout(actions)
         layout.addWidget(self.test_panel)
-        layout.addWidget(QLabel("<b>Recent tests</b>"))
-        layout.addWidget(self.history)
-        layout.addStretch(1)
+        layout.addWidget(self.tabs, 1)
         self.addWidget(page)
 
     def show_record(self, record: InstanceRecord | None) -> None:
@@ -127,6 +147,11 @@ class DetailPane(QStackedWidget):
         self.status_detail.setVisible(bool(detail))
         self.version.setText(record.last_server_version or "—")
         self.tags.setText(", ".join(record.tags) or "—")
+        # Kept on the record when it was saved; one saved before connhub kept them shows its type's current ones.
+        events = record.events if record.events is not None else (event_records(entry) if entry else [])
+        self.events.show_events(record.id, entry, events)
+        self.tabs.setTabText(1, f"Events ({len(events)})")
+        self.tabs.setTabVisible(1, bool(events))
 
     def show_history(self, runs: list[TestRun]) -> None:
         self.history.clear()
@@ -146,6 +171,188 @@ class DetailPane(QStackedWidget):
     def set_testing(self, testing: bool) -> None:
         for button in (self.test_button, self.edit_button, self.duplicate_button, self.delete_button):
             button.setEnabled(not testing)
+
+
+class EventsPanel(QWidget):
+    """The events of the shown instance, and a payload box validated against the chosen event's schema.
+
+    Validation is local (the schema files beside the type's manifest) and takes milliseconds, so it runs on
+    the GUI thread when Validate (or Ctrl+Enter in the box) is pressed."""
+
+    STYLE = ('QLabel#eventResult[outcome="ok"] { color: #15803d; font-weight: 600; }'
+             'QLabel#eventResult[outcome="failed"] { color: #d93025; font-weight: 600; }')
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("eventsPanel")
+        self.setStyleSheet(self.STYLE)
+        self._shown: tuple[str, list] | None = None  # (instance id, events) on screen
+        self._entry: TypeEntry | None = None
+
+        self.list = QTreeWidget()
+        self.list.setObjectName("eventList")
+        self.list.setAccessibleName("Events")
+        self.list.setColumnCount(2)
+        self.list.setHeaderLabels(["Event", "When it is sent"])
+        self.list.setRootIsDecorated(False)
+        self.list.setUniformRowHeights(True)
+        self.list.setWordWrap(True)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.currentItemChanged.connect(self._event_changed)
+
+        self.payload_label = QLabel()
+        self.payload_label.setTextFormat(Qt.TextFormat.RichText)
+        self.payload = QPlainTextEdit()
+        self.payload.setObjectName("eventPayload")
+        self.payload.setAccessibleName("Event payload (JSON)")
+        self.payload.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.payload.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.payload.setTabChangesFocus(True)
+        self.payload.setMinimumHeight(self.payload.fontMetrics().lineSpacing() * 6)
+        self.payload.textChanged.connect(self._payload_changed)
+        self.payload_label.setBuddy(self.payload)
+        self.validate_button = QPushButton("&Validate")
+        self.validate_button.setToolTip("Check the payload against the event's JSON Schema (Ctrl+Enter)")
+        self.validate_button.clicked.connect(self.validate)
+        self.payload.installEventFilter(self)  # Ctrl+Enter validates
+        self.result = QLabel()
+        self.result.setObjectName("eventResult")
+        self.result.setWordWrap(True)
+        self.result.setTextFormat(Qt.TextFormat.PlainText)
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.errors = QListWidget()
+        self.errors.setObjectName("eventErrors")
+        self.errors.setAccessibleName("Payload errors")
+        self.errors.setWordWrap(True)
+        self.errors.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.errors.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.errors.hide()
+
+        row = QHBoxLayout()
+        row.addWidget(self.validate_button)
+        row.addWidget(self.result, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.list)
+        layout.addWidget(self.payload_label)
+        layout.addWidget(self.payload, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.errors)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if (watched is self.payload and event.type() == QEvent.Type.KeyPress
+                and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            self.validate()
+            return True
+        return super().eventFilter(watched, event)
+
+    # --- showing ------------------------------------------------------------------------------------------
+
+    def show_events(self, instance_id: str, entry: TypeEntry | None, events: list[dict]) -> None:
+        """Show an instance's events. The same instance shown again (after a test, an edit) keeps what was
+        pasted and its result."""
+        self._entry = entry
+        if self._shown == (instance_id, events):
+            return
+        self._shown = (instance_id, [dict(e) for e in events])
+        self.list.clear()
+        for event in events:
+            item = QTreeWidgetItem([event.get("type", ""), event.get("description", "")])
+            item.setToolTip(1, event.get("description", ""))
+            item.setData(0, Qt.ItemDataRole.UserRole, event.get("type"))
+            self.list.addTopLevelItem(item)
+        self.list.resizeColumnToContents(0)
+        self._fit(self.list, len(events), header=True)
+        self.payload.clear()
+        if events:
+            self.list.setCurrentItem(self.list.topLevelItem(0))
+        self._show_result("", None)
+
+    def current_event(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(0, Qt.ItemDataRole.UserRole) if item is not None else None
+
+    def select_event(self, event: str) -> None:
+        for index in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(index)
+            if item.data(0, Qt.ItemDataRole.UserRole) == event:
+                self.list.setCurrentItem(item)
+                return
+        raise KeyError(event)
+
+    def _event_changed(self, *_args) -> None:
+        event = self.current_event()
+        shown = _escape(event) if event else "an event"
+        self.payload_label.setText(f"&Payload of <b>{shown}</b> (JSON)")
+        self.payload.setPlaceholderText(f"Paste the {event} payload here, then press Validate." if event else "")
+        self._show_result("", None)
+
+    def _payload_changed(self) -> None:
+        if self.result.text():
+            self._show_result("", None)  # a verdict about other text would mislead
+
+    # --- validating ---------------------------------------------------------------------------------------
+
+    def validate(self) -> list[PayloadError] | None:
+        """Validate the box against the chosen event; returns the errors ([] when valid), or None when it could
+        not be checked (nothing pasted, not JSON, a broken schema)."""
+        event = self.current_event()
+        text = self.payload.toPlainText()
+        if not event or self._entry is None:
+            self._show_result("This type is not available: its events cannot be checked.", False)
+            return None
+        if not text.strip():
+            self._show_result(f"Nothing to check: paste the {event} payload first.", False)
+            return None
+        try:
+            errors = validate_text(self._entry, event, text)
+        except PayloadSyntaxError as exc:
+            self._show_result(f"Not JSON — line {exc.line}, column {exc.column}: {exc.message}", False)
+            self._move_cursor(exc.line, exc.column)
+            return None
+        except (EventSchemaError, UnknownEvent) as exc:
+            self._show_result(f"Cannot check this event: {exc}", False)
+            return None
+        if errors:
+            count = len(errors)
+            self._show_result(f"✖ Not a valid {event} payload: {count} error{'s' if count != 1 else ''}", False,
+                              errors)
+        else:
+            self._show_result(f"✔ Valid {event} payload", True)
+        return errors
+
+    def _show_result(self, text: str, ok: bool | None, errors: list[PayloadError] = ()) -> None:
+        self.result.setText(text)
+        self.result.setProperty("outcome", "neutral" if ok is None else ("ok" if ok else "failed"))
+        self.result.style().unpolish(self.result)
+        self.result.style().polish(self.result)
+        self.errors.clear()
+        for error in errors:
+            item = QListWidgetItem(f"{error.path}  —  {error.message}")
+            item.setToolTip(str(error))
+            self.errors.addItem(item)
+        self._fit(self.errors, len(errors))
+        self.errors.setVisible(bool(errors))
+
+    @staticmethod
+    def _fit(view, rows: int, header: bool = False, most: int = 6) -> None:
+        """As tall as its rows (up to `most`, then it scrolls): no empty box under two events."""
+        row = view.sizeHintForRow(0) if rows else view.fontMetrics().height() + 4
+        extra = view.header().sizeHint().height() if header else 0
+        view.setFixedHeight(max(row, 1) * max(1, min(rows, most)) + extra + 2 * view.frameWidth() + 2)
+
+    def _move_cursor(self, line: int, column: int) -> None:
+        block = self.payload.document().findBlockByNumber(line - 1)
+        if block.isValid():
+            cursor = QTextCursor(block)
+            cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.MoveAnchor,
+                                min(column - 1, block.length() - 1))
+            self.payload.setTextCursor(cursor)
+        self.payload.setFocus()
+
+    def error_lines(self) -> list[str]:
+        return [self.errors.item(i).text() for i in range(self.errors.count())]
 
 
 def _status_lines(record: InstanceRecord) -> tuple[str, str]:

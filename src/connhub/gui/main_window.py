@@ -400,9 +400,12 @@ class MainWindow(QMainWindow):
         spawn(self.settings_flow())
 
     async def settings_flow(self) -> None:
-        timeout = await background(lambda: self.hub.default_timeout)
-        dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self)
+        """The dialog saves on OK itself (the database and the keyring off the GUI thread), so that a value it
+        refuses keeps it open. App-level secrets are never read: the database says which ones are saved."""
+        timeout, app_settings = await background(lambda: (self.hub.default_timeout, self.hub.all_app_settings()))
+        dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self, hub=self.hub,
+                                app_types=self.hub.app_types(), app_settings=app_settings)
         async with self._dialog(dialog) as code:
-            value = dialog.timeout.value()
+            pass
         if code == SettingsDialog.DialogCode.Accepted:
-            await background(self.hub.set_default_timeout, value)
+            self.statusBar().showMessage("Settings saved", 4000)

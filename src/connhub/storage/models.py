@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -41,6 +43,10 @@ class InstanceRow(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     environment: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    #: The type's events when the instance was last saved: [{"type", "description", "schema"}], where
+    #: "schema" is the payload schema's path relative to the type's manifest folder. NULL: saved before
+    #: connhub kept events (migration 0002).
+    events: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -64,3 +70,16 @@ class SettingRow(Base):
 
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class AppSettingRow(Base):
+    """One app-level (`cfg:`) field of a type, shared by all its instances. A secret field's row holds no
+    value: it records that the keyring has one (user name `app:<type>:<field>`)."""
+
+    __tablename__ = "app_settings"
+
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    field: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
+    secret: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

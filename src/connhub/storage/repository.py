@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from connhub.storage.models import InstanceRow, SettingRow, TestRunRow
+from connhub.storage.models import AppSettingRow, InstanceRow, SettingRow, TestRunRow
 
 DEFAULT_WORKSPACE = "default"
 
@@ -37,6 +37,8 @@ class InstanceRecord:
     summary: str = ""
     tags: list[str] = field(default_factory=list)
     environment: str | None = None
+    #: [{"type", "description", "schema"}] of the type when last saved; None if saved before connhub kept them.
+    events: list[dict[str, str]] | None = None
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     status: str = "untested"
     last_test_at: datetime | None = None
@@ -47,6 +49,16 @@ class InstanceRecord:
     error_count: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+
+
+@dataclass
+class AppSettings:
+    """The app-level (`cfg:`) settings of one type: non-secret values, and which secret fields the keyring
+    holds (their values are never here)."""
+
+    type: str
+    values: dict[str, Any] = field(default_factory=dict)
+    secret_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -139,7 +151,8 @@ class InstanceStore:
             row = session.get(InstanceRow, record.id)
             if row is None:
                 raise InstanceNotFound(record.id)
-            for name in ("name", "config", "secret_fields", "summary", "tags", "environment", "workspace"):
+            for name in ("name", "config", "secret_fields", "summary", "tags", "environment", "workspace",
+                         "events"):
                 setattr(row, name, getattr(record, name))
             row.updated_at = record.updated_at
             self._commit(session, record)
@@ -187,3 +200,40 @@ class InstanceStore:
         with self._session() as session:
             session.merge(SettingRow(key=key, value=value))
             session.commit()
+
+    # --- app-level settings (`cfg:` fields), one row per type and field ---------------------------------
+
+    def app_settings(self, type_name: str) -> AppSettings:
+        with self._session() as session:
+            rows = session.scalars(select(AppSettingRow).where(AppSettingRow.type == type_name)
+                                   .order_by(AppSettingRow.field)).all()
+        return _app_settings(type_name, rows)
+
+    def all_app_settings(self) -> dict[str, AppSettings]:
+        with self._session() as session:
+            rows = session.scalars(select(AppSettingRow).order_by(AppSettingRow.type, AppSettingRow.field)).all()
+        by_type: dict[str, list[AppSettingRow]] = {}
+        for row in rows:
+            by_type.setdefault(row.type, []).append(row)
+        return {type_name: _app_settings(type_name, group) for type_name, group in by_type.items()}
+
+    def save_app_settings(self, type_name: str, values: dict[str, Any], secret_fields: set[str] | list[str] = (),
+                          remove: set[str] | list[str] = ()) -> AppSettings:
+        """Upsert non-secret `values` and the markers of `secret_fields`, delete the fields in `remove`; in
+        one transaction."""
+        stamp = now()
+        with self._session() as session:
+            if remove:
+                session.execute(delete(AppSettingRow).where(AppSettingRow.type == type_name,
+                                                            AppSettingRow.field.in_(list(remove))))
+            for key, value in values.items():
+                session.merge(AppSettingRow(type=type_name, field=key, value=value, secret=False, updated_at=stamp))
+            for key in secret_fields:
+                session.merge(AppSettingRow(type=type_name, field=key, value=None, secret=True, updated_at=stamp))
+            session.commit()
+        return self.app_settings(type_name)
+
+
+def _app_settings(type_name: str, rows) -> AppSettings:
+    return AppSettings(type_name, values={r.field: r.value for r in rows if not r.secret},
+                       secret_fields=[r.field for r in rows if r.secret])

@@ -57,7 +57,8 @@ def insecurity(backend: Any) -> str | None:
 
 
 class SecretVault:
-    """One keyring entry per secret field: service `connhub`, user name `<instance id>:<field>`."""
+    """One keyring entry per secret field: service `connhub`, user name `<instance id>:<field>` (for a type's
+    app-level secrets, `app:<type>:<field>`: see `app_owner`)."""
 
     def __init__(self, backend: Any = None, timeout: float = DEFAULT_TIMEOUT):
         self._backend = backend
@@ -161,3 +162,9 @@ def default_backend() -> Any:
 
 def _user(instance_id: str, key: str) -> str:
     return f"{instance_id}:{key}"
+
+
+def app_owner(type_name: str) -> str:
+    """Stands in for an instance id for a type's app-level secrets: keyring user `app:<type>:<field>`
+    (`app:github:cfg:oauth_client_secret`), which no instance UUID can collide with."""
+    return f"app:{type_name}"
