@@ -95,6 +95,14 @@ async def shoot(out: Path) -> None:
     await asyncio.sleep(0.2)
     dialog.grab().save(str(out / "failed-test.png"))
     dialog.reject()
+    from connhub.gui.type_picker import TypePicker
+
+    picker = TypePicker(hub.registry, parent=window)
+    picker.resize(520, 760)
+    picker.show()
+    await asyncio.sleep(0.2)
+    picker.grab().save(str(out / "type-picker.png"))
+    picker.reject()
     window.close()
     hub.close()
 
