@@ -1,12 +1,17 @@
-"""GUI tests run without a screen; form-only fixtures live here."""
+"""GUI tests run without a screen; the form and main-window fixtures they share live here."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
 
+from connhub.gui.main_window import MainWindow  # noqa: E402
 from connhub.plugins.registry import Registry  # noqa: E402
+from connhub.services.hub import Hub  # noqa: E402
+from connhub.storage.vault import SecretVault  # noqa: E402
+from tests.gui.helpers import settle  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -30,3 +35,28 @@ def make_form(qtbot, builtin_types):
         return form
 
     return make
+
+
+@pytest.fixture
+def make_window(qtbot, qloop, tmp_path, memory_keyring):
+    """make_window(data_dir=…, backend=…) → a shown MainWindow on its own Hub; all closed at teardown."""
+    registry = Registry.discover(plugins=False)
+    made: list[tuple[Hub, MainWindow]] = []
+
+    def make(data_dir: Path | None = None, backend=None) -> MainWindow:
+        hub = Hub(data_dir=data_dir or tmp_path / "data", registry=registry,
+                  vault=SecretVault(backend=memory_keyring if backend is None else backend))
+        window = MainWindow(hub)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append((hub, window))
+        return window
+
+    yield make
+    settle(qtbot, qloop)
+    for hub, window in made:
+        window.close()
+    settle(qtbot, qloop)
+    for hub, _window in made:
+        hub.close()

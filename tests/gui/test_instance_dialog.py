@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox
@@ -18,49 +17,10 @@ from connhub.gui.models import Roles
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
 from connhub.storage.repository import NameTaken
-from connhub.storage.vault import SecretVault
 from tests.support.servers import blackhole_server, http_server
 
 TOKEN = "tok-7f3a9c1e-good"
 WRONG_TOKEN = "tok-0000-wrong"
-
-
-@pytest.fixture
-def make_window(qtbot, qloop, tmp_path, memory_keyring):
-    """make_window(backend=…) → a shown MainWindow on its own Hub (in-memory keyring unless told)."""
-    registry = Registry.discover(plugins=False)
-    made: list[tuple[Hub, MainWindow]] = []
-
-    def make(backend=None) -> MainWindow:
-        hub = Hub(data_dir=tmp_path / "data", registry=registry,
-                  vault=SecretVault(backend=memory_keyring if backend is None else backend))
-        window = MainWindow(hub)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append((hub, window))
-        return window
-
-    yield make
-    settle(qtbot, qloop)
-    for _hub, window in made:
-        window.close()
-    settle(qtbot, qloop)
-    for hub, _window in made:
-        hub.close()
-
-
-def settle(qtbot, loop, timeout: int = 15_000) -> None:
-    """Wait until no task is pending on the loop. On timeout, cancel them (so a failed test cannot leave
-    a flow waiting on a dialog into the next test) and say which they were."""
-    try:
-        qtbot.waitUntil(lambda: all(t.done() for t in asyncio.all_tasks(loop)), timeout=timeout)
-    except Exception:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        qtbot.waitUntil(lambda: all(t.done() for t in pending), timeout=5000)
-        raise AssertionError(f"tasks still pending (now cancelled): {pending}") from None
 
 
 def await_chain(task) -> list[str]:

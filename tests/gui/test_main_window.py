@@ -4,7 +4,6 @@ banner, and a screenshot for a person to look at."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -17,54 +16,15 @@ from connhub.gui.instance_dialog import InstanceDialog
 from connhub.gui.main_window import MainWindow
 from connhub.gui.models import Roles
 from connhub.gui.type_picker import TypePicker
-from connhub.plugins.registry import Registry
-from connhub.services.hub import Hub
 from connhub.storage.repository import InstanceNotFound
-from connhub.storage.vault import SERVICE, SecretVault
+from connhub.storage.vault import SERVICE
+from tests.gui.helpers import settle
 from tests.support.services import free_port, require_service
 
 REDIS = ("127.0.0.1", 6379)
 # The machine's Redis has no requirepass: its `default` user is `nopass`, so AUTH default <anything> works.
 # That lets the flow save a real secret and still test green.
 PASSWORD = "gui-flow-s3cret!"
-
-
-@pytest.fixture
-def make_window(qtbot, qloop, tmp_path, memory_keyring):
-    """make_window(data_dir=…, backend=…) → a shown MainWindow on its own Hub; all closed at teardown."""
-    registry = Registry.discover(plugins=False)
-    made: list[tuple[Hub, MainWindow]] = []
-
-    def make(data_dir: Path | None = None, backend=None) -> MainWindow:
-        hub = Hub(data_dir=data_dir or tmp_path / "data", registry=registry,
-                  vault=SecretVault(backend=memory_keyring if backend is None else backend))
-        window = MainWindow(hub)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append((hub, window))
-        return window
-
-    yield make
-    settle(qtbot, qloop)
-    for hub, window in made:
-        window.close()
-    settle(qtbot, qloop)
-    for hub, _window in made:
-        hub.close()
-
-
-def settle(qtbot, loop, timeout: int = 15_000) -> None:
-    """Let the window's background work (keyring status, history, flows) finish. On timeout, cancel it
-    (so a failed test cannot leave a flow waiting on a dialog into the next test) and say what it was."""
-    try:
-        qtbot.waitUntil(lambda: all(t.done() for t in asyncio.all_tasks(loop)), timeout=timeout)
-    except Exception:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        qtbot.waitUntil(lambda: all(t.done() for t in pending), timeout=5000)
-        raise AssertionError(f"tasks still pending (now cancelled): {pending}") from None
 
 
 def rows(window: MainWindow) -> list[str]:
