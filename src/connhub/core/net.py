@@ -5,10 +5,13 @@ use them without importing another integration's driver."""
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import ssl
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from email.utils import parsedate_to_datetime
 
 from connhub.core.context import TestContext
 from connhub.core.errors import (
@@ -100,3 +103,22 @@ def tls_context(ca_file: str | None, *, verify: bool = True, check_hostname: boo
         raise ConfigError(f"Cannot read the CA certificate file {ca_file}: {exc}") from None
     context.check_hostname = check_hostname
     return context
+
+
+def retry_after(headers: Mapping[str, str], reset_header: str | None = None) -> float | None:
+    """Seconds to wait: Retry-After in either of its forms (delta-seconds or an HTTP date), else the quota's
+    reset time (Unix epoch seconds) from `reset_header`."""
+    value = headers.get("retry-after", "").strip()
+    if not value:
+        reset = headers.get(reset_header, "").strip() if reset_header else ""
+        if reset.isdigit():
+            return float(max(0, math.ceil(int(reset) - time.time())))  # whole seconds: "wait 42 s"
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        from datetime import datetime, timezone
+
+        return float(max(0, math.ceil((parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())))
+    except (TypeError, ValueError):
+        return None

@@ -7,10 +7,7 @@ only a manifest and an icon.
 from __future__ import annotations
 
 import json
-import math
 import re
-import time
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,7 +26,7 @@ from connhub.core.errors import (
     classify,
 )
 from connhub.core.integration import Integration, Values
-from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
+from connhub.core.net import classify_os_chain, handshake, resolve_host, retry_after, tls_context
 from connhub.core.results import ConnectionInfo, ProbeInfo
 
 if TYPE_CHECKING:
@@ -147,7 +144,7 @@ def _judge(response: httpx.Response, data: Any, test: HttpTest, values: Values, 
     if not status_ok:
         if status == 407:
             _fail("auth", "The proxy asks for credentials (HTTP 407): put user:password@ in the proxy URL", ctx)
-        wait = _retry_after(response.headers, test.rate_limit_reset_header)
+        wait = retry_after(response.headers, test.rate_limit_reset_header)
         if status in (403, 429) and test.rate_limit_header \
                 and response.headers.get(test.rate_limit_header, "").strip() == "0":
             _fail("rate_limited", f"HTTP {label}{said}{_wait_text(wait)}", ctx, wait)
@@ -172,7 +169,7 @@ def _judge(response: httpx.Response, data: Any, test: HttpTest, values: Values, 
             _fail("unknown", f"HTTP {label}, but the answer is not JSON: check the base URL", ctx)
         if _lookup(data, test.success_field) is not True:
             if mapped:
-                wait = _retry_after(response.headers, test.rate_limit_reset_header) \
+                wait = retry_after(response.headers, test.rate_limit_reset_header) \
                     if mapped == "rate_limited" else None
                 _fail(mapped, f"The API refused the request{said}{_wait_text(wait)}", ctx, wait)
             _fail("unknown", f"The API reported an error{said or f' ({test.success_field!r} is not true)'}", ctx)
@@ -408,25 +405,6 @@ def _join(base: str, path: str) -> str:
     if parts.query:
         url += ("&" if "?" in joined else "?") + parts.query
     return url
-
-
-def _retry_after(headers: httpx.Headers, reset_header: str | None = None) -> float | None:
-    """Seconds to wait: Retry-After in either of its forms (delta-seconds or an HTTP date), else the quota's
-    reset time (Unix epoch seconds) from `reset_header`."""
-    value = headers.get("retry-after", "").strip()
-    if not value:
-        reset = headers.get(reset_header, "").strip() if reset_header else ""
-        if reset.isdigit():
-            return float(max(0, math.ceil(int(reset) - time.time())))  # whole seconds: "wait 42 s"
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        from datetime import datetime, timezone
-
-        return float(max(0, math.ceil((parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds())))
-    except (TypeError, ValueError):
-        return None
 
 
 def _map_error(exc: Exception, ctx: TestContext, proxy: str | None = None) -> ConnectionTestError:

@@ -35,7 +35,7 @@ from connhub.core.errors import (
     classify,
 )
 from connhub.core.integration import Integration, Values
-from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
+from connhub.core.net import classify_os_chain, handshake, resolve_host, retry_after, tls_context
 from connhub.core.results import ConnectionInfo, ProbeInfo
 from connhub.integrations.s3 import sigv4
 
@@ -373,7 +373,7 @@ def _classify(f: _Failure, target: Target) -> ConnectionTestError:
         return ConfigError(f"{target.bucket!r} is not a valid bucket name for this server (InvalidBucketName)")
     if code in _SLOW_CODES or f.status in (429, 503):
         return RateLimited(f"The server asks to slow down ({code or f'HTTP {f.status}'}){said}",
-                           retry_after=_retry_after(f.headers))
+                           retry_after=retry_after(f.headers))
     if code:
         return UnknownError(f"{code} (HTTP {f.status}){said}")
     if f.status == 401:
@@ -402,11 +402,6 @@ def _skew(f: _Failure) -> str:
     hours, minutes = divmod(minutes, 60)
     amount = f"{hours} h {minutes} min" if hours else f"{minutes} min"
     return f" ({amount} {'ahead of' if delta > 0 else 'behind'} the server)"
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    value = headers.get("retry-after", "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def _map_transport_error(exc: Exception, ctx: TestContext) -> ConnectionTestError:
