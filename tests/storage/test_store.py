@@ -385,7 +385,7 @@ def test_upgrade_from_0001_adds_events_and_app_settings_and_loses_nothing(empty_
     old.dispose()
 
     engine = engines(empty_url)
-    assert current_revision(engine) == SCHEMA_HEAD == "0002"
+    assert current_revision(engine) == SCHEMA_HEAD
     columns = {c["name"] for c in inspect(engine).get_columns("instances")}
     assert "events" in columns
     assert {c["name"] for c in inspect(engine).get_columns("app_settings")} == {"type", "field", "value", "secret",
@@ -422,6 +422,43 @@ def test_downgrade_to_0001_and_back(empty_url, engines):
     store.engine.dispose()
     again = InstanceStore(engines(empty_url))
     assert again.get(saved.id).name == "cache" and again.get(saved.id).events is None
+
+
+# --- migration 0003: monitoring, "ask every time" secrets, OAuth re-auth -----------------------------------
+
+def test_upgrade_from_0002_keeps_rows_and_defaults_the_new_columns(empty_url, engines):
+    """A 0002 row comes out whole, unmonitored, keyring-backed and not needing a sign-in; the new columns
+    round-trip through `update`."""
+    from alembic import command
+
+    old = create_engine(empty_url)
+    config = _alembic_config()
+    with old.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+    with old.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO instances (id, name, type, workspace, config, secret_fields, summary, status, "
+            "error_count, tags, environment, events, created_at, updated_at) VALUES "
+            "('33333333-3333-3333-3333-333333333333', 'old cache', 'redis', 'default', '{\"host\": \"h\"}', "
+            "'[\"password\"]', 'h:6379', 'ok', 0, '[\"a\"]', 'staging', '[]', :t, :t)"),
+            {"t": "2025-03-01 10:00:00+00:00"})
+    old.dispose()
+
+    store = InstanceStore(engines(empty_url))
+    assert current_revision(store.engine) == SCHEMA_HEAD
+    record = store.find("old cache")
+    assert (record.config, record.secret_fields, record.tags, record.environment, record.events) == (
+        {"host": "h"}, ["password"], ["a"], "staging", [])
+    assert (record.monitor_enabled, record.monitor_interval_min, record.monitor_next_run_at,
+            record.secret_mode, record.needs_reauth) == (False, 15, None, "keyring", False)
+    record.monitor_enabled, record.monitor_interval_min, record.secret_mode = True, 5, "session"
+    record.needs_reauth = True
+    record.monitor_next_run_at = datetime(2025, 3, 1, 10, 5, tzinfo=UTC)
+    store.update(record)
+    again = store.get(record.id)
+    assert (again.monitor_enabled, again.monitor_interval_min, again.monitor_next_run_at, again.secret_mode,
+            again.needs_reauth) == (True, 5, datetime(2025, 3, 1, 10, 5, tzinfo=UTC), "session", True)
 
 
 def test_events_round_trip_and_copy_on_update(store):

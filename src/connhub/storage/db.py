@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
 #: The newest migration; `upgrade` skips Alembic (and its import) when the database is already there.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 0x636F6E6E687562  # "connhub": PostgreSQL advisory lock held while migrating
 
@@ -54,14 +54,26 @@ def upgrade(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        # Two processes may open a new database at once (the window and a script, parallel CI jobs): the
-        # first takes a lock and migrates, the others wait for it and then find the schema current.
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")  # also makes the migration all-or-nothing
-        elif conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
-        if _revision(conn) == SCHEMA_HEAD:
-            return
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        if sqlite:
+            # A batch migration rebuilds a table (copy, drop, rename): with foreign keys on, the drop would
+            # cascade to the rows that reference it (an instance's test history). Only settable outside a
+            # transaction, and set back before the connection returns to the pool.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                # Two processes may open a new database at once (the window and a script, parallel CI jobs):
+                # the first takes a lock and migrates, the others wait for it and then find the schema current.
+                if sqlite:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")  # also makes the migration all-or-nothing
+                elif conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+                if _revision(conn) != SCHEMA_HEAD:
+                    config.attributes["connection"] = conn
+                    command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()

@@ -47,6 +47,14 @@ class InstanceRow(Base):
     #: "schema" is the payload schema's path relative to the type's manifest folder. NULL: saved before
     #: connhub kept events (migration 0002).
     events: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    #: Health monitoring (migration 0003): tested every `monitor_interval_min` minutes while enabled.
+    monitor_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    monitor_interval_min: Mapped[int] = mapped_column(Integer, default=15)
+    monitor_next_run_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    #: "keyring" (secrets in the OS keyring) or "session" (asked every time, kept in memory only).
+    secret_mode: Mapped[str] = mapped_column(String(20), default="keyring")
+    #: An OAuth sign-in whose refresh failed: the user must sign in again.
+    needs_reauth: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

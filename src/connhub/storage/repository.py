@@ -47,6 +47,11 @@ class InstanceRecord:
     last_message: str | None = None
     last_server_version: str | None = None
     error_count: int = 0
+    monitor_enabled: bool = False
+    monitor_interval_min: int = 15
+    monitor_next_run_at: datetime | None = None
+    secret_mode: str = "keyring"
+    needs_reauth: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -86,7 +91,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 def _record(row: InstanceRow) -> InstanceRecord:
     record = InstanceRecord(**{name: getattr(row, name) for name in _RECORD_FIELDS})
-    for stamp in ("last_test_at", "created_at", "updated_at"):
+    for stamp in ("last_test_at", "monitor_next_run_at", "created_at", "updated_at"):
         setattr(record, stamp, _utc(getattr(record, stamp)))
     return record
 
@@ -152,7 +157,8 @@ class InstanceStore:
             if row is None:
                 raise InstanceNotFound(record.id)
             for name in ("name", "config", "secret_fields", "summary", "tags", "environment", "workspace",
-                         "events"):
+                         "events", "monitor_enabled", "monitor_interval_min", "monitor_next_run_at", "secret_mode",
+                         "needs_reauth"):
                 setattr(row, name, getattr(record, name))
             row.updated_at = record.updated_at
             self._commit(session, record)
