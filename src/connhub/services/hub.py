@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -45,6 +46,18 @@ class InvalidValues(ValueError):
         super().__init__("; ".join(f"{key}: {message}" for key, message in sorted(errors.items())))
 
 
+class SecretsNeeded(LookupError):
+    """An "ask every time" instance whose secrets were not given in this session yet."""
+
+    def __init__(self, record: InstanceRecord):
+        self.record = record
+        super().__init__(f"{record.name!r} asks for its secrets every time: enter them to test it this session")
+
+
+SECRET_MODES = ("keyring", "session")
+ENVIRONMENTS = ("dev", "staging", "prod")
+
+
 class TypeDisabled(ValueError):
     """The type's manifest or code is broken: it can be listed, not used, until the fix-it message is followed."""
 
@@ -76,6 +89,8 @@ class Hub:
         self._registry = registry
         self.vault = vault or SecretVault()
         self.workspace = workspace
+        #: Secrets of "ask every time" instances, given in this session: in memory only, gone at exit.
+        self._session_secrets: dict[str, dict[str, str]] = {}
 
     # --- wiring (each piece opened on first use, so start-up pays only for what it shows) -------------
 
@@ -157,6 +172,25 @@ class Hub:
     def summary(self, type_name: str, config: dict[str, Any]) -> str:
         return self.entry(type_name).integration().connection_info(config).display_url
 
+    # --- workspaces -----------------------------------------------------------------------------------
+
+    def workspaces(self) -> list[str]:
+        """Every workspace: the ones holding instances and the ones created empty (kept in settings)."""
+        created = json.loads(self.store.get_setting("workspaces", "[]"))
+        return sorted({DEFAULT_WORKSPACE, self.workspace, *created, *self.store.workspaces()}, key=str.casefold)
+
+    def add_workspace(self, name: str) -> str:
+        name = _clean_name(name, "workspace")
+        if any(name.casefold() == known.casefold() for known in self.workspaces()):
+            raise InvalidValues({"workspace": f"A workspace named {name!r} already exists"})
+        created = json.loads(self.store.get_setting("workspaces", "[]"))
+        self.store.set_setting("workspaces", json.dumps(sorted({*created, name})))
+        return name
+
+    def use_workspace(self, name: str) -> None:
+        """Later calls see and create the instances of this workspace (names are unique per workspace)."""
+        self.workspace = _clean_name(name, "workspace")
+
     # --- instances ------------------------------------------------------------------------------------
 
     def instances(self) -> list[InstanceRecord]:
@@ -166,20 +200,30 @@ class Hub:
         return self.store.find(ref, self.workspace)
 
     def create(self, type_name: str, name: str, values: dict[str, Any], tags: list[str] | None = None,
-               environment: str | None = None, pending_secrets: Iterable[str] = ()) -> InstanceRecord:
+               environment: str | None = None, pending_secrets: Iterable[str] = (),
+               secret_mode: str = "keyring") -> InstanceRecord:
         """Secrets go to the keyring first; the row is written only once they are safe. `pending_secrets`
-        are required secrets the user will give later (an import without secrets): they do not fail validation."""
+        are required secrets the user will give later (an import without secrets): they do not fail validation.
+        With `secret_mode="session"` the secrets stay in memory for this session and the keyring is not used."""
         name = _clean_name(name)
+        _check_choice("secret_mode", secret_mode, SECRET_MODES)
+        _check_choice("environment", environment, ENVIRONMENTS)
         errors = self.validate(type_name, values, saved_secrets=set(pending_secrets))
         if errors:
             raise InvalidValues(errors)
         split = self.split(type_name, values)
         record = InstanceRecord(name=name, type=type_name, config=split.config,
                                 secret_fields=sorted(split.secrets), workspace=self.workspace,
-                                summary=self.summary(type_name, split.config), tags=list(tags or []),
-                                environment=environment, events=event_records(self.entry(type_name)))
+                                summary=self.summary(type_name, split.config), tags=_clean_tags(tags),
+                                environment=environment or None, events=event_records(self.entry(type_name)),
+                                secret_mode=secret_mode)
         if self.store.name_taken(name, self.workspace):
             raise NameTaken(name, self.workspace)
+        if secret_mode == "session":
+            self.store.add(record)
+            self._session_secrets[record.id] = dict(split.secrets)
+            log.info("created instance %s (%s), secrets asked every time", record.id, type_name)
+            return record
         try:
             self.vault.store(record.id, split.secrets)
             self.store.add(record)
@@ -192,11 +236,21 @@ class Hub:
         return record
 
     def update(self, instance_id: str, values: dict[str, Any], name: str | None = None,
-               tags: list[str] | None = None, environment: str | None = None) -> InstanceRecord:
-        """Secrets absent from `values` keep their saved value; secrets of hidden fields are removed."""
+               tags: list[str] | None = None, environment: str | None = None,
+               secret_mode: str | None = None) -> InstanceRecord:
+        """Secrets absent from `values` keep their saved value; secrets of hidden fields are removed.
+
+        Switching to "session" removes the secrets from the keyring (they stay in memory for this session);
+        switching back to "keyring" saves the ones known now, so a required one must be given or remembered."""
         record = self.store.get(instance_id)
+        old_mode = record.secret_mode
+        new_mode = secret_mode or old_mode
+        _check_choice("secret_mode", new_mode, SECRET_MODES)
+        _check_choice("environment", environment or None, ENVIRONMENTS)
         saved = set(record.secret_fields)
-        errors = self.validate(record.type, values, saved_secrets=saved)
+        remembered = self._session_secrets.get(record.id, {})
+        known = saved if old_mode == "keyring" or new_mode == "session" else set(remembered)
+        errors = self.validate(record.type, values, saved_secrets=known)
         if errors:
             raise InvalidValues(errors)
         if name is not None:
@@ -206,28 +260,89 @@ class Hub:
         split = self.split(record.type, values)
         active = active_keys(instance_specs(self.entry(record.type)), values)
         kept = {k for k in saved if k in active}
-        self.vault.store(record.id, split.secrets)
+        if old_mode == "keyring" and new_mode == "session":  # carried into memory, then off the keyring
+            remembered = {**self.vault.fetch(record.id, kept), **remembered}
+        elif old_mode == "session" and new_mode == "keyring":
+            kept = {k for k in kept if k in remembered}
+        to_keyring = split.secrets
+        if new_mode == "keyring":
+            if old_mode == "session":
+                to_keyring = {**{k: remembered[k] for k in kept}, **split.secrets}
+            self.vault.store(record.id, to_keyring)
         record.config = split.config
         record.secret_fields = sorted(kept | set(split.secrets))
         record.summary = self.summary(record.type, split.config)
         record.events = event_records(self.entry(record.type))  # a save takes the type's events as they are now
+        record.secret_mode = new_mode
         if tags is not None:
-            record.tags = list(tags)
+            record.tags = _clean_tags(tags)
         if environment is not None:
             record.environment = environment or None
         self.store.update(record)
-        self.vault.delete(record.id, saved - set(record.secret_fields))
+        if new_mode == "session":
+            self._session_secrets[record.id] = {k: v for k, v in {**remembered, **split.secrets}.items()
+                                                if k in record.secret_fields}
+            self.vault.delete(record.id, saved if old_mode == "keyring" else ())
+        else:
+            self._session_secrets.pop(record.id, None)
+            self.vault.delete(record.id, (saved if old_mode == "keyring" else set()) - set(record.secret_fields))
         log.info("updated instance %s", record.id)
         return record
 
+    def rename(self, instance_id: str, name: str) -> InstanceRecord:
+        """A new name only: no secret is read or written."""
+        record = self.store.get(instance_id)
+        record.name = _clean_name(name)
+        if self.store.name_taken(record.name, record.workspace, except_id=record.id):
+            raise NameTaken(record.name, record.workspace)
+        return self.store.update(record)
+
+    def similar(self, type_name: str, values: dict[str, Any], except_id: str | None = None) -> list[InstanceRecord]:
+        """Saved instances of this workspace with the same type and the same address and user (the secret-free
+        summary, compared without case): saving another is most likely a mistake worth a warning."""
+        wanted = self.summary(type_name, self.split(type_name, values).config).casefold()
+        if not wanted:
+            return []
+        return [r for r in self.store.list(self.workspace)
+                if r.type == type_name and r.id != except_id and r.summary.casefold() == wanted]
+
+    # --- "ask every time" secrets -----------------------------------------------------------------------
+
+    def needs_secrets(self, record: InstanceRecord) -> list[str]:
+        """The secret fields to ask for before this instance can be tested ([] when none)."""
+        if record.secret_mode != "session":
+            return []
+        return [k for k in record.secret_fields if k not in self._session_secrets.get(record.id, {})]
+
+    def remember_secrets(self, instance_id: str, secrets: dict[str, str]) -> None:
+        """Keep an "ask every time" instance's secrets in memory until the app exits (never on disk)."""
+        self._session_secrets.setdefault(instance_id, {}).update({k: str(v) for k, v in secrets.items()})
+
+    def _instance_secrets(self, record: InstanceRecord, keys: Iterable[str] | None = None) -> dict[str, str]:
+        keys = list(record.secret_fields if keys is None else keys)
+        if record.secret_mode == "session":
+            if any(k not in self._session_secrets.get(record.id, {}) for k in keys):
+                raise SecretsNeeded(record)
+            return {k: self._session_secrets[record.id][k] for k in keys}
+        return self.vault.fetch(record.id, keys)
+
     def duplicate(self, instance_id: str, name: str | None = None) -> InstanceRecord:
         source = self.store.get(instance_id)
-        secrets = self.vault.fetch(source.id, source.secret_fields)
+        if source.secret_mode == "session":  # copies what this session knows; the copy asks for the rest
+            secrets = dict(self._session_secrets.get(source.id, {}))
+        else:
+            secrets = self.vault.fetch(source.id, source.secret_fields)
         copy = InstanceRecord(name=name or self.free_name(source.name), type=source.type,
-                              config=dict(source.config), secret_fields=sorted(secrets),
+                              config=dict(source.config),
+                              secret_fields=sorted(source.secret_fields if source.secret_mode == "session"
+                                                   else secrets),
                               workspace=source.workspace, summary=source.summary, tags=list(source.tags),
-                              environment=source.environment,
+                              environment=source.environment, secret_mode=source.secret_mode,
                               events=None if source.events is None else [dict(e) for e in source.events])
+        if source.secret_mode == "session":
+            self.store.add(copy)
+            self._session_secrets[copy.id] = secrets
+            return copy
         self.vault.store(copy.id, secrets)
         try:
             self.store.add(copy)
@@ -247,11 +362,16 @@ class Hub:
     def delete(self, instance_id: str) -> None:
         """Keyring entries first: if the keyring refuses, the instance stays and nothing is lost."""
         record = self.store.get(instance_id)
-        self.vault.delete(record.id, record.secret_fields)
+        if record.secret_mode == "keyring":
+            self.vault.delete(record.id, record.secret_fields)
+        self._session_secrets.pop(record.id, None)
         self.store.delete(record.id)
         log.info("deleted instance %s", record.id)
 
     def secrets_of(self, record: InstanceRecord) -> dict[str, str]:
+        """The saved secrets (from the keyring, or this session's memory for an "ask every time" instance)."""
+        if record.secret_mode == "session":
+            return dict(self._session_secrets.get(record.id, {}))
         return self.vault.fetch(record.id, record.secret_fields)
 
     def history(self, instance_id: str, limit: int = 20) -> list[TestRun]:
@@ -356,7 +476,7 @@ class Hub:
         if saved_from is not None:
             missing = [k for k in saved_from.secret_fields if k not in secrets]
             if missing:
-                secrets.update(await loop.run_in_executor(None, self.vault.fetch, saved_from.id, missing))
+                secrets.update(await loop.run_in_executor(None, self._instance_secrets, saved_from, missing))
         timeout = timeout or await loop.run_in_executor(None, lambda: self.default_timeout)
         try:  # the type's app-level settings (Settings, `connhub config`) go along, instance values first
             app_config, app_secrets = await loop.run_in_executor(None, self.app_values_for_test, type_name)
@@ -372,9 +492,9 @@ class Hub:
         from connhub.storage.vault import VaultError
 
         try:
-            secrets = await loop.run_in_executor(None, self.vault.fetch, record.id, record.secret_fields)
+            secrets = await loop.run_in_executor(None, self._instance_secrets, record)
             app_config, app_secrets = await loop.run_in_executor(None, self.app_values_for_test, record.type)
-        except VaultError as exc:
+        except (VaultError, SecretsNeeded) as exc:
             result = _config_failure(str(exc), "secrets")
         except ConfigError as exc:
             result = _config_failure(str(exc), "settings")
@@ -423,11 +543,27 @@ def _config_failure(message: str, stage: str) -> TestResult:
                       failed_stage=stage)
 
 
-def _clean_name(name: str) -> str:
+def _clean_name(name: str, what: str = "name") -> str:
     name = " ".join(name.split())
     if not name:
-        raise InvalidValues({"name": "Give the instance a name"})
-    if len(name) > 200:
-        raise InvalidValues({"name": "Must be at most 200 characters"})
+        raise InvalidValues({what: "Give the instance a name" if what == "name" else f"Give the {what} a name"})
+    limit = 200 if what == "name" else 100
+    if len(name) > limit:
+        raise InvalidValues({what: f"Must be at most {limit} characters"})
     return name
+
+
+def _clean_tags(tags: Iterable[str] | None) -> list[str]:
+    """Trimmed, without empties or repeats (compared without case), in the order given."""
+    seen: dict[str, str] = {}
+    for tag in tags or ():
+        tag = " ".join(str(tag).split())
+        if tag and tag.casefold() not in seen:
+            seen[tag.casefold()] = tag
+    return list(seen.values())
+
+
+def _check_choice(field: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        raise InvalidValues({field: f"Must be one of {', '.join(allowed)} (not {value!r})"})
 

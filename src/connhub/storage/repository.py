@@ -119,6 +119,11 @@ class InstanceStore:
         with self._session() as session:
             return [_record(row) for row in session.scalars(query)]
 
+    def workspaces(self) -> list[str]:
+        """The workspaces that hold at least one instance."""
+        with self._session() as session:
+            return list(session.scalars(select(InstanceRow.workspace).distinct()))
+
     def get(self, instance_id: str) -> InstanceRecord:
         with self._session() as session:
             row = session.get(InstanceRow, instance_id)
