@@ -650,3 +650,20 @@ def test_url_stdin_from_a_terminal_is_typed_hidden(data_dir, secret_service_keyr
         assert secret_service_keyring.get_password("connhub", f"{detail['id']}:password") == password
     finally:
         SecretVault(backend=secret_service_keyring).delete(detail["id"], ["password"])
+
+
+def test_workspaces_separate_instances_in_the_cli(data_dir):
+    assert run_cli(data_dir, "add", "redis", "cache", "--set", "host=a.example", "--set", "port=6379",
+                   "--no-prompt", "--env", "prod").returncode == 0
+    created = run_cli(data_dir, "workspaces", "--create", "client x")
+    assert created.returncode == 0 and "client x" in created.stdout
+    same_name = run_cli(data_dir, "-w", "client x", "add", "redis", "cache", "--set", "host=b.example",
+                        "--set", "port=6379", "--no-prompt")
+    assert same_name.returncode == 0, same_name.stderr  # names are unique per workspace only
+    listed, other, names = run_many(data_dir, ("list", "--json"), ("--workspace", "client x", "list", "--json"),
+                                    ("workspaces", "--json"))
+    assert [(r["summary"], r["environment"]) for r in json.loads(listed.stdout)] == [("redis://a.example:6379/0", "prod")]
+    assert [(r["summary"], r["workspace"]) for r in json.loads(other.stdout)] == [("redis://b.example:6379/0", "client x")]
+    assert json.loads(names.stdout) == ["client x", "default"]
+    env_run = run_cli(data_dir, "list", env={"CONNHUB_WORKSPACE": "client x"})
+    assert "b.example" in env_run.stdout and "a.example" not in env_run.stdout

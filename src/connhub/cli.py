@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"connhub {__version__}")
     parser.add_argument("--data-dir", type=Path, help="where connhub keeps its database (default: the "
                         "platform's user data dir; also CONNHUB_DATA_DIR)")
+    parser.add_argument("-w", "--workspace", default=os.environ.get("CONNHUB_WORKSPACE") or "default",
+                        help="the workspace to work in (default: 'default'; also CONNHUB_WORKSPACE)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("gui", help="open the window (the default)")
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read this secret field from an environment variable")
     p.add_argument("--no-prompt", action="store_true", help="never prompt for secrets")
     p.add_argument("--tag", dest="tags", action="append", default=[])
+    p.add_argument("--env", dest="environment", choices=("dev", "staging", "prod"),
+                   help="the environment it belongs to (prod ones are marked and confirmed in the window)")
     url = p.add_mutually_exclusive_group()
     url.add_argument("--url", metavar="URL", help="fill the fields from a connection URL without a password, "
                      "e.g. postgres://user@host:5432/db (--set overrides its values)")
@@ -99,6 +103,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="remove a setting (a secret also from the keyring)")
     p.add_argument("--json", action="store_true")
 
+    p = sub.add_parser("workspaces", help="list workspaces, or create one")
+    p.add_argument("--create", metavar="NAME", help="create an empty workspace")
+    p.add_argument("--json", action="store_true")
+
     sub.add_parser("manifest-schema", help="print the JSON Schema of manifest.json, for plugin authors")
     return parser
 
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from connhub.storage.repository import InstanceNotFound, NameTaken
     from connhub.storage.vault import VaultError
 
-    hub = Hub()
+    hub = Hub(workspace=" ".join(args.workspace.split()) or "default")
     setup_logging(hub.data_dir)
     try:
         return COMMANDS[args.command](hub, args)
@@ -259,7 +267,7 @@ def cmd_add(hub, args) -> int:
                 typed = getpass.getpass(f"{spec.title} ({key}, empty for none): ")
                 if typed:
                     values[key] = typed
-    record = hub.create(args.type, args.name, values, tags=args.tags)
+    record = hub.create(args.type, args.name, values, tags=args.tags, environment=args.environment)
     print(f"Saved {record.name} ({record.type}) {record.summary}")
     return EXIT_OK
 
@@ -518,6 +526,20 @@ def _print_app_config(data: dict[str, Any]) -> None:
         print(f"  {key:<{width}}  {shown}")
 
 
-COMMANDS = {"types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add, "remove": cmd_remove,
-            "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
+def cmd_workspaces(hub, args) -> int:
+    if args.create:
+        name = hub.add_workspace(args.create)
+        print(f"Created workspace {name!r}: use it with `connhub -w {json.dumps(name)} …`")
+        return EXIT_OK
+    names = hub.workspaces()
+    if args.json:
+        print(json.dumps(names))
+    else:
+        for name in names:
+            print(f"{'*' if name == hub.workspace else ' '} {name}")
+    return EXIT_OK
+
+
+COMMANDS = {"workspaces": cmd_workspaces, "types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add,
+            "remove": cmd_remove, "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
             "validate-event": cmd_validate_event, "config": cmd_config}
