@@ -242,7 +242,7 @@ def test_out_of_range_port_is_shown_under_the_field(qtbot, qloop, make_window):
 
 def test_duplicate_name_is_shown_under_the_name(qtbot, qloop, make_window):
     window = make_window()
-    window.hub.create("redis", "Cache", {"host": "localhost", "port": 6379})
+    window.hub.create("redis", "Cache", {"host": "cache.internal", "port": 6379})
     window.reload()
     task, dialog = open_new(qtbot, qloop, window, "redis")
     # The Name row lines up with the generated form's columns.

@@ -21,6 +21,9 @@ def run_gui(argv: list[str] | None = None) -> int:
     app.setOrganizationName("connhub")
     app.setDesktopFileName("connhub")
     app.setWindowIcon(app_icon())
+    from connhub.gui.theme import apply_theme, saved_theme
+
+    apply_theme(app, saved_theme())
     loop = qasync.QEventLoop(app)
     executor = qasync.QThreadExecutor(2)  # database and keyring work, never on the GUI thread
     loop.set_default_executor(executor)

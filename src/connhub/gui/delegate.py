@@ -1,20 +1,27 @@
-"""Paints one instance row: type icon, name, secret-free summary, and a status badge with its age."""
+"""Paints one instance row: environment stripe, type icon, name, secret-free summary with tags, an environment
+chip (production stands out) and a status badge with its age. Names are edited in place (F2) over the name."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from connhub.gui.icons import STATUS_COLORS
-from connhub.gui.models import Roles
+from connhub.gui.models import ENVIRONMENT_TITLES, Roles
 
 ROW_HEIGHT = 46
+ENVIRONMENT_COLORS = {"dev": QColor("#2e7d32"), "staging": QColor("#d97706"), "prod": QColor("#dc2626")}
 
 
 class InstanceDelegate(QStyledItemDelegate):
     def sizeHint(self, option, index) -> QSize:
         return QSize(option.rect.width(), ROW_HEIGHT)
+
+    def updateEditorGeometry(self, editor, option, index) -> None:  # noqa: N802
+        """The rename box sits over the name line only, not the whole two-line row."""
+        rect = option.rect.adjusted(44, 4, -120, 0)
+        editor.setGeometry(rect.left(), rect.top(), rect.width(), ROW_HEIGHT // 2)
 
     def paint(self, painter, option, index) -> None:
         painter.save()
@@ -26,6 +33,10 @@ class InstanceDelegate(QStyledItemDelegate):
         text_color = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         muted = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText)
         rect = option.rect.adjusted(10, 5, -10, -5)
+        environment = index.data(Roles.ENVIRONMENT)
+        env_color = ENVIRONMENT_COLORS.get(environment)
+        if env_color is not None:  # a stripe down the left edge: the environment at a glance, even unselected
+            painter.fillRect(QRect(option.rect.left(), option.rect.top() + 2, 4, option.rect.height() - 4), env_color)
 
         icon = index.data(Qt.ItemDataRole.DecorationRole)
         if icon is not None:
@@ -46,7 +57,22 @@ class InstanceDelegate(QStyledItemDelegate):
         painter.setPen(text_color if selected else color.darker(115) if status != "untested" else muted)
         painter.drawText(badge.adjusted(16, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, badge_text)
 
-        text_rect = rect.adjusted(34, 0, -(badge_width + 8), 0)
+        right = badge.left() - 8
+        if env_color is not None:
+            chip_text = ENVIRONMENT_TITLES[environment]
+            chip_font = QFont(badge_font)
+            chip_font.setBold(environment == "prod")
+            painter.setFont(chip_font)
+            chip_width = painter.fontMetrics().horizontalAdvance(chip_text) + 12
+            chip = QRect(right - chip_width, rect.center().y() - 9, chip_width, 18)
+            painter.setPen(env_color)
+            painter.setBrush(env_color if environment == "prod" else Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(chip, 4, 4)
+            painter.setPen(QColor("white") if environment == "prod" else env_color)
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, chip_text)
+            right = chip.left() - 8
+        text_rect = rect.adjusted(34, 0, 0, 0)
+        text_rect.setRight(right)
         name_font = QFont(option.font)
         name_font.setBold(True)
         painter.setFont(name_font)
@@ -56,8 +82,9 @@ class InstanceDelegate(QStyledItemDelegate):
         painter.drawText(text_rect.adjusted(0, 0, 0, -text_rect.height() // 2), Qt.AlignmentFlag.AlignBottom, name)
         painter.setFont(option.font)
         painter.setPen(muted)
-        summary = painter.fontMetrics().elidedText(index.data(Roles.SUMMARY) or "", Qt.TextElideMode.ElideMiddle,
-                                                   text_rect.width())
+        tags = index.data(Roles.TAGS) or []
+        line = "  ".join([index.data(Roles.SUMMARY) or "", *(f"#{tag}" for tag in tags)])
+        summary = painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle, text_rect.width())
         painter.drawText(text_rect.adjusted(0, text_rect.height() // 2 + 1, 0, 0), Qt.AlignmentFlag.AlignTop,
                          summary)
         painter.restore()

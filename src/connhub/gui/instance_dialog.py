@@ -14,12 +14,16 @@ import html
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -30,11 +34,11 @@ from connhub.core.fields import defaults
 from connhub.core.urls import UrlError, example_url
 from connhub.gui.form import CredentialForm, _error_color, _muted_color
 from connhub.gui.icons import type_icon
-from connhub.gui.tasks import background, load_integration, show_error, spawn
+from connhub.gui.tasks import background, dialog_result, load_integration, show_error, spawn
 from connhub.gui.test_panel import TestPanel
 from connhub.gui.widgets import PasswordEdit
 from connhub.plugins.registry import TypeEntry
-from connhub.services.hub import Hub, InvalidValues
+from connhub.services.hub import ENVIRONMENTS, Hub, InvalidValues
 from connhub.storage.repository import InstanceRecord, NameTaken
 from connhub.storage.vault import VaultError
 
@@ -80,6 +84,8 @@ class InstanceDialog(QDialog):
         super().__init__(parent)
         self.hub, self.entry, self.record = hub, entry, record
         self.saved_record: InstanceRecord | None = None
+        #: Set when the user chose to open an existing look-alike instead of saving (duplicate warning).
+        self.open_existing: InstanceRecord | None = None
         self._test_task: asyncio.Task | None = None
         self._save_task: asyncio.Task | None = None
         self._saving = False  # the keyring and the database are being written
@@ -140,6 +146,7 @@ class InstanceDialog(QDialog):
         holder_layout = QVBoxLayout(holder)
         holder_layout.setContentsMargins(0, 0, 0, 0)
         holder_layout.addWidget(self.form)
+        holder_layout.addWidget(self._build_details(record))
         holder_layout.addStretch(1)
         scroll.setWidget(holder)
 
@@ -168,6 +175,40 @@ class InstanceDialog(QDialog):
         layout.addWidget(self.test_panel)
         layout.addLayout(bottom)
         self.name_edit.setFocus()
+
+    def _build_details(self, record: InstanceRecord | None) -> QGroupBox:
+        """Environment, tags, and where the secrets live: what organises the list, not how to connect."""
+        box = QGroupBox("Organise")
+        rows = QFormLayout(box)
+        self.environment = QComboBox()
+        self.environment.setAccessibleName("Environment")
+        self.environment.addItem("None", "")
+        for env in ENVIRONMENTS:
+            self.environment.addItem({"dev": "Development", "staging": "Staging", "prod": "Production"}[env], env)
+        self.environment.setCurrentIndex(max(0, self.environment.findData(record.environment or "")) if record
+                                         else 0)
+        self.environment.setToolTip("Production connections are marked in the list and ask before deletion")
+        self.tags_edit = QLineEdit(", ".join(record.tags) if record else "")
+        self.tags_edit.setPlaceholderText("e.g. billing, eu-west")
+        self.tags_edit.setAccessibleName("Tags")
+        self.ask_every_time = QCheckBox("Ask for secrets every time (keep them in memory only)")
+        self.ask_every_time.setAccessibleName("Ask for secrets every time")
+        self.ask_every_time.setToolTip("Secrets are never saved in the keyring: connhub asks for them once per "
+                                       "session, before the first test")
+        self.ask_every_time.setChecked(bool(record and record.secret_mode == "session"))
+        self._details_labels = []
+        for text, widget in (("&Environment", self.environment), ("T&ags", self.tags_edit)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            rows.addRow(label, widget)
+            self._details_labels.append(label)
+        rows.addRow("", self.ask_every_time)
+        return box
+
+    def details(self) -> dict:
+        return {"environment": self.environment.currentData() or "",
+                "tags": [t for t in (part.strip() for part in self.tags_edit.text().split(",")) if t],
+                "secret_mode": "session" if self.ask_every_time.isChecked() else "keyring"}
 
     def _build_url_row(self, rows: QFormLayout) -> None:
         self.url_edit = UrlEdit()
@@ -286,6 +327,13 @@ class InstanceDialog(QDialog):
         if all(width >= label.sizeHint().width() for label in labels):
             for label in labels:
                 label.setFixedWidth(width)
+        # The Organise box's fields start where the form's do.
+        box_label_x = self._details_labels[0].mapTo(self, QPoint(0, 0)).x()
+        box_width = field_x - box_label_x - spacing
+        if all(box_width >= label.sizeHint().width() for label in self._details_labels):
+            for label in self._details_labels:
+                label.setFixedWidth(box_width)
+        self.layout().activate()  # in place before the first paint, not one event later
 
     # --- test -------------------------------------------------------------------------------------------
 
@@ -364,13 +412,26 @@ class InstanceDialog(QDialog):
         if errors or not name:
             return None
         values = self.form.values()
+        details = self.details()
+        except_id = self.record.id if self.record else None
+        self._set_busy(True)
+        try:  # a taken name is told first; then a look-alike of a saved connection is worth a question
+            taken = await background(self.hub.name_taken, name, except_id)
+            similar = [] if taken else await background(self.hub.similar, self.entry.type, values, except_id)
+        finally:
+            self._set_busy(False)
+        if taken:
+            self._show_name_error(str(NameTaken(name, self.hub.workspace)))
+            return None
+        if similar and not await self._confirm_duplicate(similar[0]):
+            return None
         self._set_busy(True)
         self._saving = True
         try:
             if self.record:
-                saved = await background(self.hub.update, self.record.id, values, name=name)
+                saved = await background(self.hub.update, self.record.id, values, name=name, **details)
             else:
-                saved = await background(self.hub.create, self.entry.type, name, values)
+                saved = await background(self.hub.create, self.entry.type, name, values, **details)
         except NameTaken as exc:
             self._show_name_error(str(exc))
             return None
@@ -387,6 +448,26 @@ class InstanceDialog(QDialog):
         self.saved_record = saved
         self.accept()
         return saved
+
+    async def _confirm_duplicate(self, existing: InstanceRecord) -> bool:
+        """Same type, same address and user as a saved one: most likely a mistake. Save anyway, open the
+        existing one instead, or go back to the form."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Possible duplicate",
+                          f"“{existing.name}” already connects to {existing.summary} as this type.\n\n"
+                          "Save another connection to the same place?", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("duplicateWarning")
+        save = box.addButton("Save anyway", QMessageBox.ButtonRole.AcceptRole)
+        open_existing = box.addButton(f"Open “{existing.name}”", QMessageBox.ButtonRole.ActionRole)
+        back = box.addButton("Back to the form", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        await dialog_result(box)
+        clicked = box.clickedButton()
+        box.deleteLater()
+        if clicked is open_existing:
+            self.open_existing = existing
+            super().reject()
+        return clicked is save
 
     def _show_name_error(self, text: str) -> None:
         self.name_error.setText(text)

@@ -6,14 +6,18 @@ import asyncio
 from contextlib import asynccontextmanager
 
 import shiboken6
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtCore import QItemSelectionModel, QSettings, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
+    QComboBox,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSplitter,
     QStackedWidget,
@@ -26,7 +30,8 @@ from PySide6.QtWidgets import (
 from connhub.gui.delegate import InstanceDelegate
 from connhub.gui.icons import app_icon
 from connhub.gui.instance_dialog import InstanceDialog
-from connhub.gui.models import InstanceFilter, InstanceListModel, Roles, type_tree_model
+from connhub.gui.models import SORTS, InstanceFilter, InstanceListModel, Roles, type_tree_model
+from connhub.gui.secret_prompt import SecretPrompt
 from connhub.gui.settings_dialog import SettingsDialog
 from connhub.gui.tasks import (
     background,
@@ -36,8 +41,8 @@ from connhub.gui.tasks import (
     spawn,
 )
 from connhub.gui.type_picker import TypePicker
-from connhub.services.hub import Hub
-from connhub.storage.repository import InstanceRecord
+from connhub.services.hub import Hub, InvalidValues
+from connhub.storage.repository import InstanceRecord, NameTaken
 from connhub.storage.vault import VaultError, VaultStatus
 
 STYLE = """
@@ -48,6 +53,7 @@ QLabel#detailStatus[outcome="ok"] { color: #15803d; font-weight: 600; }
 QLabel#detailStatus[outcome="failed"] { color: #d93025; font-weight: 600; }
 QLabel#keyringBanner { background: #fef3c7; color: #78350f; padding: 8px; border-bottom: 1px solid #f59e0b; }
 """
+NEW_WORKSPACE = "\x00new"  # the workspace box's last item: "New workspace…"
 
 
 class MainWindow(QMainWindow):
@@ -55,10 +61,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.hub = hub
         self.vault_status: VaultStatus | None = None
+        if (workspace := QSettings().value("main/workspace")) and isinstance(workspace, str):
+            hub.use_workspace(workspace)  # where the user was last time
         self._test_task: asyncio.Task | None = None
         self.active_dialog = None
-        self.setWindowTitle("connhub")
         self.setWindowIcon(app_icon())
+        self._update_title()
         self.setObjectName("mainWindow")
         self.setStyleSheet(STYLE)
         self.resize(1180, 720)
@@ -72,7 +80,21 @@ class MainWindow(QMainWindow):
         self.types_view.setHeaderHidden(True)
         self.types_view.setAccessibleName("Integration types")
         self.types_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.types_proxy = QSortFilterProxyModel(self)
+        self.types_proxy.setRecursiveFilteringEnabled(True)  # a matching type keeps its group heading
+        self.types_proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.types_view.setModel(self.types_proxy)
         self._reload_types()
+        self.type_search = QLineEdit()
+        self.type_search.setPlaceholderText("Search types")
+        self.type_search.setAccessibleName("Search integration types")
+        self.type_search.setClearButtonEnabled(True)
+        self.type_search.textChanged.connect(self._filter_types)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.type_search)
+        left_layout.addWidget(self.types_view, 1)
 
         self.search = QLineEdit()
         self.search.setPlaceholderText("Filter by name, type, host or tag  (Ctrl+F)")
@@ -84,9 +106,14 @@ class MainWindow(QMainWindow):
         self.list_view.setItemDelegate(InstanceDelegate(self.list_view))
         self.list_view.setUniformItemSizes(True)
         self.list_view.setAccessibleName("Connections")
-        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # rename: F2 (an action)
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
+        self.list_view.selectionModel().selectionChanged.connect(lambda *_: self._update_actions())
         self.list_view.activated.connect(lambda _index: self.edit_selected())
+        self.list_view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list_view.customContextMenuRequested.connect(self._show_context_menu)
+        self.model.rename_requested.connect(lambda instance_id, name: spawn(self.rename(instance_id, name)))
         self.empty_label = QLabel("No connections yet.\nPress New (Ctrl+N) to add your first one.")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.list_stack = QStackedWidget()
@@ -108,7 +135,7 @@ class MainWindow(QMainWindow):
         self.detail.test_panel.cancel_requested.connect(self.cancel_test)
 
         self.splitter = QSplitter()
-        self.splitter.addWidget(self.types_view)
+        self.splitter.addWidget(left)
         self.splitter.addWidget(middle)
         self.splitter.addWidget(self.detail)
         self.splitter.setSizes([220, 520, 440])
@@ -132,6 +159,7 @@ class MainWindow(QMainWindow):
         self.reload()
         self._restore_geometry()
         spawn(self.check_keyring())
+        spawn(self.refresh_workspaces())
 
     # --- set-up ---------------------------------------------------------------------------------------
 
@@ -153,23 +181,140 @@ class MainWindow(QMainWindow):
         self.new_action = action("New…", "Ctrl+N", self.new_instance, "Add a connection")
         self.test_action = action("Test", "Ctrl+T", self.test_selected, "Test the selected connection")
         self.edit_action = action("Edit…", "Ctrl+E", self.edit_selected, "Edit the selected connection")
+        self.rename_action = action("Rename", "F2", self.rename_selected, "Rename the selected connection")
         self.duplicate_action = action("Duplicate", "Ctrl+D", self.duplicate_selected,
                                        "Duplicate, secrets included")
         self.delete_action = action("Delete…", QKeySequence.StandardKey.Delete, self.delete_selected,
-                                    "Delete the selected connection")
+                                    "Delete the selected connections")
         self.settings_action = action("Settings…", "Ctrl+,", self.open_settings, "Settings")
         self.find_action = action("Find", "Ctrl+F", self._focus_search, "Filter connections")
+        self.copy_summary_action = action("Copy address", "Ctrl+Shift+C", self.copy_summary,
+                                          "Copy the connection's address (never a secret)")
         for act in (self.new_action, self.test_action, self.edit_action, self.duplicate_action,
                     self.delete_action):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
+        toolbar.addSeparator()
+
+        self.workspace_box = QComboBox()
+        self.workspace_box.setAccessibleName("Workspace")
+        self.workspace_box.setToolTip("Each workspace holds its own connections")
+        self.workspace_box.setMinimumContentsLength(12)
+        self.workspace_box.activated.connect(self._workspace_chosen)
+        self._fill_workspaces([self.hub.workspace])
+        workspace_label = QLabel(" &Workspace ")
+        workspace_label.setBuddy(self.workspace_box)
+        toolbar.addWidget(workspace_label)
+        toolbar.addWidget(self.workspace_box)
+        self.sort_box = QComboBox()
+        self.sort_box.setAccessibleName("Sort connections by")
+        for key, (title, _role, _order) in SORTS.items():
+            self.sort_box.addItem(title, key)
+        self.sort_box.currentIndexChanged.connect(lambda _i: self.proxy.set_sort(self.sort_box.currentData()))
+        sort_label = QLabel("  S&ort ")
+        sort_label.setBuddy(self.sort_box)
+        toolbar.addWidget(sort_label)
+        toolbar.addWidget(self.sort_box)
+
+    # --- context menu ---------------------------------------------------------------------------------
+
+    def _show_context_menu(self, pos) -> None:
+        index = self.list_view.indexAt(pos)
+        if index.isValid() and not self.list_view.selectionModel().isSelected(index):
+            self.list_view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        menu = self.context_menu()
+        menu.popup(self.list_view.viewport().mapToGlobal(pos))
+
+    def context_menu(self) -> QMenu:
+        """Everything the toolbar and shortcuts do for the selection, plus the environment."""
+        menu = QMenu(self)
+        menu.setObjectName("instanceMenu")
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        if not self.selected_records():
+            menu.addAction(self.new_action)
+            return menu
+        for act in (self.test_action, self.edit_action, self.rename_action, self.duplicate_action,
+                    self.copy_summary_action):
+            menu.addAction(act)
+        environments = menu.addMenu("Environment")
+        environments.setObjectName("environmentMenu")
+        current = {r.environment for r in self.selected_records()}
+        for key, title in (("", "None"), ("dev", "Development"), ("staging", "Staging"), ("prod", "Production")):
+            act = environments.addAction(title)
+            act.setCheckable(True)
+            act.setChecked(current == {key or None})
+            act.triggered.connect(lambda _checked=False, key=key: spawn(self.set_environment(key)))
+        menu.addSeparator()
+        menu.addAction(self.delete_action)
+        return menu
 
     def _reload_types(self) -> None:
-        self.types_view.setModel(type_tree_model(self.hub.registry))
+        self.types_proxy.setSourceModel(type_tree_model(self.hub.registry))
         self.types_view.expandAll()
         if self.types_view.selectionModel():
             self.types_view.selectionModel().currentChanged.connect(self._type_changed)
+
+    def _filter_types(self, text: str) -> None:
+        self.types_proxy.setFilterFixedString(text.strip())
+        self.types_view.expandAll()
+
+    def _update_title(self) -> None:
+        workspace = self.hub.workspace
+        self.setWindowTitle("connhub" if workspace == "default" else f"connhub — {workspace}")
+
+    # --- workspaces -----------------------------------------------------------------------------------
+
+    def _fill_workspaces(self, names: list[str]) -> None:
+        self.workspace_box.clear()
+        for name in names:
+            self.workspace_box.addItem(name, name)
+        self.workspace_box.insertSeparator(self.workspace_box.count())
+        self.workspace_box.addItem("New workspace…", NEW_WORKSPACE)
+        self.workspace_box.setCurrentIndex(self.workspace_box.findData(self.hub.workspace))
+
+    async def refresh_workspaces(self) -> None:
+        self._fill_workspaces(await background(self.hub.workspaces))
+
+    def _workspace_chosen(self, index: int) -> None:
+        name = self.workspace_box.itemData(index)
+        if name == NEW_WORKSPACE:
+            spawn(self.new_workspace())
+        elif name and name != self.hub.workspace:
+            spawn(self.switch_workspace(name))
+
+    async def new_workspace(self, name: str | None = None) -> str | None:
+        if name is None:
+            dialog = QInputDialog(self)
+            dialog.setObjectName("newWorkspace")
+            dialog.setWindowTitle("New workspace")
+            dialog.setLabelText("Name of the new workspace (it starts empty; names of connections are unique "
+                                "within a workspace):")
+            async with self._dialog(dialog) as code:
+                name = dialog.textValue() if code == QInputDialog.DialogCode.Accepted else None
+        if not name:
+            self.workspace_box.setCurrentIndex(self.workspace_box.findData(self.hub.workspace))
+            return None
+        try:
+            name = await background(self.hub.add_workspace, name)
+        except InvalidValues as exc:
+            show_error(self, "Workspace not created", exc.errors.get("workspace", str(exc)))
+            self.workspace_box.setCurrentIndex(self.workspace_box.findData(self.hub.workspace))
+            return None
+        await self.switch_workspace(name)
+        return name
+
+    async def switch_workspace(self, name: str) -> None:
+        """Show another workspace's connections; new ones are created there. Remembered for the next start."""
+        self.cancel_test()
+        self.hub.use_workspace(name)
+        QSettings().setValue("main/workspace", name)
+        records = await background(self.hub.instances)
+        self.model.set_records(records)
+        self._update_empty_state()
+        self._current_changed()
+        self._update_title()
+        await self.refresh_workspaces()
 
     def _focus_search(self) -> None:
         self.search.setFocus()
@@ -217,10 +362,18 @@ class MainWindow(QMainWindow):
     def _testing(self) -> bool:
         return self._test_task is not None and not self._test_task.done()
 
+    def selected_records(self) -> list[InstanceRecord]:
+        """The selected rows in list order; the current row alone when nothing else is selected."""
+        rows = sorted(self.list_view.selectionModel().selectedRows(), key=lambda i: i.row())
+        records = [index.data(Roles.RECORD) for index in rows]
+        return records or ([self.selected()] if self.selected() is not None else [])
+
     def _update_actions(self) -> None:
-        enabled = self.selected() is not None and not self._testing()
-        for act in (self.test_action, self.edit_action, self.duplicate_action, self.delete_action):
-            act.setEnabled(enabled)
+        one = self.selected() is not None and not self._testing()
+        for act in (self.test_action, self.edit_action, self.rename_action, self.duplicate_action,
+                    self.copy_summary_action):
+            act.setEnabled(one)
+        self.delete_action.setEnabled(bool(self.selected_records()) and not self._testing())
 
     def _current_changed(self, *_args) -> None:
         record = self.selected()
@@ -274,9 +427,13 @@ class MainWindow(QMainWindow):
         dialog = InstanceDialog(self.hub, self.hub.entry(type_name), parent=self)
         async with self._dialog(dialog) as code:
             saved = dialog.saved_record if code == InstanceDialog.DialogCode.Accepted else None
+            existing = dialog.open_existing
         if saved:
             self._put(saved)
             self.statusBar().showMessage(f"Saved {saved.name}", 4000)
+        elif existing is not None:  # the duplicate warning's "Open …": show the one already saved
+            self.select(existing.id)
+            return await self.edit_flow(existing)
         return saved
 
     @asynccontextmanager
@@ -303,6 +460,10 @@ class MainWindow(QMainWindow):
         dialog = InstanceDialog(self.hub, self.hub.entry(record.type), record, parent=self)
         async with self._dialog(dialog) as code:
             saved = dialog.saved_record if code == InstanceDialog.DialogCode.Accepted else None
+            existing = dialog.open_existing
+        if existing is not None:
+            self.select(existing.id)
+            return await self.edit_flow(existing)
         if saved:
             self._put(saved)
             self.statusBar().showMessage(f"Saved {saved.name}", 4000)
@@ -322,32 +483,87 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Duplicated as {copy.name}", 4000)
         return copy
 
-    def delete_selected(self) -> None:
+    def rename_selected(self) -> None:
+        index = self.list_view.currentIndex()
+        if index.isValid() and not self._testing():
+            self.list_view.edit(index)
+
+    async def rename(self, instance_id: str, name: str) -> InstanceRecord | None:
+        try:
+            renamed = await background(self.hub.rename, instance_id, name)
+        except (NameTaken, InvalidValues) as exc:
+            show_error(self, "Not renamed", exc.errors.get("name", str(exc)) if isinstance(exc, InvalidValues)
+                       else str(exc))
+            return None
+        self._put(renamed)
+        self.statusBar().showMessage(f"Renamed to {renamed.name}", 4000)
+        return renamed
+
+    def copy_summary(self) -> None:
         if (record := self.selected()) is not None:
-            spawn(self.delete(record))
+            QApplication.clipboard().setText(record.summary)
+            self.statusBar().showMessage(f"Copied {record.summary}", 4000)
+
+    async def set_environment(self, environment: str) -> None:
+        for record in self.selected_records():
+            self.model.upsert(await background(self.hub.set_environment, record.id, environment))
+        self._current_changed()
+
+    def delete_selected(self) -> None:
+        if records := self.selected_records():
+            spawn(self.delete(records[0]) if len(records) == 1 else self.delete_many(records))
 
     async def delete(self, record: InstanceRecord, confirmed: bool | None = None) -> bool:
+        return await self.delete_many([record], confirmed)
+
+    async def delete_many(self, records: list[InstanceRecord], confirmed: bool | None = None) -> bool:
+        """Confirm, then delete each (keyring entries first). A production connection must be named to go."""
         if confirmed is None:
-            box = QMessageBox(QMessageBox.Icon.Question, "Delete connection",
-                              f"Delete “{record.name}”?\n\nIts saved secrets are removed from the keyring. "
-                              "This cannot be undone.",
-                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
-            box.setObjectName("confirmDelete")
-            box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-            async with self._dialog(box) as code:
-                confirmed = code == QMessageBox.StandardButton.Yes
+            confirmed = await self._confirm_delete(records)
         if not confirmed:
             return False
-        try:
-            await background(self.hub.delete, record.id)
-        except VaultError as exc:
-            show_error(self, "Not deleted", f"{exc}\n\nThe connection was kept.")
-            return False
-        self.model.remove(record.id)
+        deleted = []
+        for record in records:
+            try:
+                await background(self.hub.delete, record.id)
+            except VaultError as exc:
+                show_error(self, "Not deleted", f"{record.name}: {exc}\n\nThe connection was kept.")
+                break
+            self.model.remove(record.id)
+            deleted.append(record.name)
         self._update_empty_state()
         self._current_changed()
-        self.statusBar().showMessage(f"Deleted {record.name}", 4000)
-        return True
+        if deleted:
+            self.statusBar().showMessage(f"Deleted {', '.join(deleted)}", 4000)
+        return len(deleted) == len(records)
+
+    async def _confirm_delete(self, records: list[InstanceRecord]) -> bool:
+        prod = [r for r in records if r.environment == "prod"]
+        if len(records) == 1:
+            text = (f"Delete “{records[0].name}”?\n\nIts saved secrets are removed from the keyring. "
+                    "This cannot be undone.")
+        else:
+            names = "\n".join(f"  • {r.name}" + ("  (production)" if r.environment == "prod" else "")
+                              for r in records[:12])
+            more = f"\n  … and {len(records) - 12} more" if len(records) > 12 else ""
+            text = (f"Delete these {len(records)} connections?\n\n{names}{more}\n\nTheir saved secrets are "
+                    "removed from the keyring. This cannot be undone.")
+        if prod:
+            word = prod[0].name if len(prod) == 1 else "delete production"
+            dialog = QInputDialog(self)
+            dialog.setObjectName("confirmProdDelete")
+            dialog.setWindowTitle("Delete production connection" + ("s" if len(prod) > 1 else ""))
+            dialog.setLabelText(f"{text}\n\n⚠ Production. Type “{word}” to confirm:")
+            dialog.setOkButtonText("Delete")
+            async with self._dialog(dialog) as code:
+                return code == QInputDialog.DialogCode.Accepted and dialog.textValue().strip() == word
+        box = QMessageBox(QMessageBox.Icon.Question, "Delete connection" if len(records) == 1 else
+                          "Delete connections", text,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("confirmDelete")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        async with self._dialog(box) as code:
+            return code == QMessageBox.StandardButton.Yes
 
     def test_selected(self) -> None:
         if (record := self.selected()) is not None and not self._testing():
@@ -361,6 +577,11 @@ class MainWindow(QMainWindow):
         def mine() -> bool:  # a cancelled test must not touch the UI of a test started after it
             return self._test_task is task
 
+        if needed := self.hub.needs_secrets(record):  # "ask every time": once per session, before a test
+            if not await self.ask_secrets(record, needed):
+                if mine():
+                    self._test_task = None
+                return None
         self._set_testing(True)
         panel.start()
         try:
@@ -383,6 +604,18 @@ class MainWindow(QMainWindow):
             spawn(self._load_history(record.id))
         self.statusBar().showMessage(f"{record.name}: {'working' if result.ok else 'failed'}", 4000)
         return result
+
+    async def ask_secrets(self, record: InstanceRecord, keys: list[str]) -> bool:
+        """Prompt for an "ask every time" instance's secrets; they stay in memory until connhub quits."""
+        if record.type not in self.hub.registry:
+            return False
+        prompt = SecretPrompt(record, [s for s in self.hub.entry(record.type).specs if s.key in keys], self)
+        async with self._dialog(prompt) as code:
+            values = prompt.values() if code == SecretPrompt.DialogCode.Accepted else None
+        if values is None:
+            return False
+        self.hub.remember_secrets(record.id, values)
+        return True
 
     def _set_testing(self, testing: bool) -> None:
         self.detail.set_testing(testing)

@@ -11,6 +11,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 
@@ -33,6 +34,21 @@ class Roles(IntEnum):
     SUMMARY = Qt.ItemDataRole.UserRole + 5
     STATUS_TEXT = Qt.ItemDataRole.UserRole + 6
     ID = Qt.ItemDataRole.UserRole + 7
+    ENVIRONMENT = Qt.ItemDataRole.UserRole + 8
+    TAGS = Qt.ItemDataRole.UserRole + 9
+    #: Sort keys, compared by Qt itself (no Python lessThan: 10,000 rows stay fast): type then name, status
+    #: (failing first) then name, the time of the last test (newest first; untested last).
+    TYPE_SORT = Qt.ItemDataRole.UserRole + 10
+    STATUS_RANK = Qt.ItemDataRole.UserRole + 11
+    LAST_TEST = Qt.ItemDataRole.UserRole + 12
+
+
+SORTS = {"name": ("Name", Qt.ItemDataRole.DisplayRole, Qt.SortOrder.AscendingOrder),
+         "type": ("Type", Roles.TYPE_SORT, Qt.SortOrder.AscendingOrder),
+         "status": ("Status (failing first)", Roles.STATUS_RANK, Qt.SortOrder.AscendingOrder),
+         "tested": ("Last tested", Roles.LAST_TEST, Qt.SortOrder.DescendingOrder)}
+STATUS_ORDER = {"failing": 0, "untested": 1, "ok": 2}
+ENVIRONMENT_TITLES = {"dev": "dev", "staging": "staging", "prod": "PROD"}
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:
@@ -53,7 +69,10 @@ def status_text(record: InstanceRecord) -> str:
 
 
 class InstanceListModel(QAbstractListModel):
-    """The saved instances, as plain records; drawn by `InstanceDelegate`."""
+    """The saved instances, as plain records; drawn by `InstanceDelegate`. Names are editable in place (F2):
+    an edit is only *requested* here (`rename_requested`); the window saves it and upserts the result."""
+
+    rename_requested = Signal(str, str)
 
     def __init__(self, registry: Registry, parent=None):
         super().__init__(parent)
@@ -68,14 +87,15 @@ class InstanceListModel(QAbstractListModel):
         if not index.isValid():
             return None
         record = self._records[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return record.name
         if role == Qt.ItemDataRole.DecorationRole:
             return type_icon(self._registry, record.type)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{record.name}\n{record.summary}\n{status_text(record)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{record.name}, {record.type}, {status_text(record)}"
+            env = f", {record.environment} environment" if record.environment else ""
+            return f"{record.name}, {record.type}{env}, {status_text(record)}"
         if role == Roles.RECORD:
             return record
         if role == Roles.ID:
@@ -89,8 +109,31 @@ class InstanceListModel(QAbstractListModel):
         if role == Roles.STATUS_TEXT:
             return status_text(record)
         if role == Roles.SEARCH_TEXT:
-            return " ".join([record.name, record.type, record.summary, *record.tags]).lower()
+            return " ".join(part for part in (record.name, record.type, record.summary, record.environment,
+                                              *record.tags) if part).lower()
+        if role == Roles.ENVIRONMENT:
+            return record.environment
+        if role == Roles.TAGS:
+            return record.tags
+        if role == Roles.TYPE_SORT:
+            return f"{record.type}\x00{record.name.casefold()}"
+        if role == Roles.STATUS_RANK:
+            return f"{STATUS_ORDER.get(record.status, 1)}\x00{record.name.casefold()}"
+        if role == Roles.LAST_TEST:
+            return record.last_test_at.timestamp() if record.last_test_at else 0.0
         return None
+
+    def flags(self, index):
+        return super().flags(index) | Qt.ItemFlag.ItemIsEditable if index.isValid() else super().flags(index)
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        name = " ".join(str(value).split())
+        record = self._records[index.row()]
+        if name and name != record.name:
+            self.rename_requested.emit(record.id, name)
+        return False  # shown once saved: the window upserts the renamed record
 
     def set_records(self, records: list[InstanceRecord]) -> None:
         self.beginResetModel()
@@ -127,14 +170,23 @@ class InstanceListModel(QAbstractListModel):
 
 
 class InstanceFilter(QSortFilterProxyModel):
-    """Filter-as-you-type over name, type, summary and tags, optionally one type only; sorted by name."""
+    """Filter-as-you-type over name, type, summary (host), environment and tags, optionally one type only;
+    sorted by one of `SORTS`, ties by name."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._words: list[str] = []
         self._type: str | None = None
+        self.sort_key = "name"
         self.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.setSortRole(Qt.ItemDataRole.DisplayRole)
+
+    def set_sort(self, key: str) -> None:
+        _title, role, order = SORTS[key]
+        self.sort_key = key
+        self.setSortRole(role)
+        self.sort(0, order)
+
 
     def set_text(self, text: str) -> None:
         self.beginFilterChange()  # invalidateRowsFilter() is deprecated since Qt 6.10 (a warning per call)

@@ -15,6 +15,8 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 from connhub.core.fields import FieldSpec, defaults
 from connhub.gui.form import CredentialForm
 from connhub.gui.tasks import background, show_error, spawn
+from connhub.gui.theme import THEMES, apply_theme, save_theme, saved_theme
 from connhub.plugins.registry import TypeEntry
 from connhub.storage.repository import AppSettings
 from connhub.storage.vault import VaultError, VaultStatus
@@ -113,10 +116,19 @@ class SettingsDialog(QDialog):
         location = QLabel(data_dir)
         location.setWordWrap(True)
         location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.theme = QComboBox()
+        self.theme.setAccessibleName("Theme")
+        for key, title in THEMES.items():
+            self.theme.addItem(title, key)
+        self.theme.setCurrentIndex(self.theme.findData(saved_theme()))
+        self.theme.setMaximumWidth(self.theme.sizeHint().width() + 40)
         general = QFormLayout()
         label = QLabel("Default test &timeout")
         label.setBuddy(self.timeout)
         general.addRow(label, self.timeout)
+        theme_label = QLabel("T&heme")
+        theme_label.setBuddy(self.theme)
+        general.addRow(theme_label, self.theme)
         general.addRow("Keyring", keyring)
         general.addRow("Data folder", location)
 
@@ -130,7 +142,7 @@ class SettingsDialog(QDialog):
             layout.addStretch(1)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.buttons.accepted.connect(self.start_save if hub is not None else self.accept)
+        self.buttons.accepted.connect(self.start_save if hub is not None else self._accept_display_only)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
 
@@ -198,6 +210,10 @@ class SettingsDialog(QDialog):
                 out[type_name] = (values, unset)
         return out
 
+    def _accept_display_only(self) -> None:
+        self.apply_theme()
+        self.accept()
+
     def start_save(self) -> None:
         if self._save_task is None or self._save_task.done():
             self._save_task = spawn(self.save())
@@ -232,8 +248,16 @@ class SettingsDialog(QDialog):
         finally:
             self._saving = False
             self._set_busy(False)
+        self.apply_theme()
         self.accept()
         return True
+
+    def apply_theme(self) -> None:
+        """The theme is a per-user display choice (QSettings), applied at once, not a database setting."""
+        theme = self.theme.currentData()
+        if theme != saved_theme():
+            save_theme(theme)
+            apply_theme(QApplication.instance(), theme)
 
     def reject(self) -> None:
         if self._saving:

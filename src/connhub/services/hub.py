@@ -207,7 +207,7 @@ class Hub:
         With `secret_mode="session"` the secrets stay in memory for this session and the keyring is not used."""
         name = _clean_name(name)
         _check_choice("secret_mode", secret_mode, SECRET_MODES)
-        _check_choice("environment", environment, ENVIRONMENTS)
+        _check_choice("environment", environment or None, ENVIRONMENTS)
         errors = self.validate(type_name, values, saved_secrets=set(pending_secrets))
         if errors:
             raise InvalidValues(errors)
@@ -295,6 +295,16 @@ class Hub:
         record.name = _clean_name(name)
         if self.store.name_taken(record.name, record.workspace, except_id=record.id):
             raise NameTaken(record.name, record.workspace)
+        return self.store.update(record)
+
+    def name_taken(self, name: str, except_id: str | None = None) -> bool:
+        return self.store.name_taken(" ".join(name.split()), self.workspace, except_id)
+
+    def set_environment(self, instance_id: str, environment: str | None) -> InstanceRecord:
+        """dev / staging / prod, or none: organisation only, no secret is touched."""
+        _check_choice("environment", environment or None, ENVIRONMENTS)
+        record = self.store.get(instance_id)
+        record.environment = environment or None
         return self.store.update(record)
 
     def similar(self, type_name: str, values: dict[str, Any], except_id: str | None = None) -> list[InstanceRecord]:

@@ -1,0 +1,50 @@
+"""Light, dark or the system's choice: the Fusion style with a palette, so every widget (and every palette()
+colour the delegates and the sparkline read) follows the theme. The choice lives in QSettings ("ui/theme")."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+THEMES = {"system": "Follow the system", "light": "Light", "dark": "Dark"}
+
+
+def saved_theme() -> str:
+    value = QSettings().value("ui/theme", "system")
+    return value if value in THEMES else "system"
+
+
+def save_theme(theme: str) -> None:
+    QSettings().setValue("ui/theme", theme)
+
+
+def is_dark(theme: str) -> bool:
+    if theme == "system":
+        return QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark
+    return theme == "dark"
+
+
+def apply_theme(app: QApplication, theme: str) -> None:
+    """Fusion looks the same everywhere and honours every palette role (the platform styles do not)."""
+    app.setStyle(QStyleFactory.create("Fusion"))
+    app.setPalette(dark_palette() if is_dark(theme) else app.style().standardPalette())
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = QPalette.ColorRole
+    colours = {
+        roles.Window: "#1f2125", roles.WindowText: "#e6e6e6", roles.Base: "#16181b",
+        roles.AlternateBase: "#24272c", roles.ToolTipBase: "#2b2e33", roles.ToolTipText: "#e6e6e6",
+        roles.Text: "#e6e6e6", roles.Button: "#2a2d32", roles.ButtonText: "#e6e6e6", roles.BrightText: "#ff6b6b",
+        roles.Link: "#6ab0ff", roles.Highlight: "#2f6fcf", roles.HighlightedText: "#ffffff",
+        roles.PlaceholderText: "#9097a0", roles.Mid: "#3a3d42", roles.Dark: "#111315", roles.Light: "#3b3f45",
+        roles.Midlight: "#33363b", roles.Shadow: "#000000",
+    }
+    for role, colour in colours.items():
+        palette.setColor(role, QColor(colour))
+    disabled = QPalette.ColorGroup.Disabled
+    for role in (roles.Text, roles.ButtonText, roles.WindowText):
+        palette.setColor(disabled, role, QColor("#6b7078"))
+    return palette
