@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import html
 
+import shiboken6
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -142,6 +144,7 @@ class InstanceDialog(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from the name straight into the fields
         holder = QWidget()
         holder_layout = QVBoxLayout(holder)
         holder_layout.setContentsMargins(0, 0, 0, 0)
@@ -155,6 +158,7 @@ class InstanceDialog(QDialog):
         self.test_button = QPushButton("&Test connection")
         self.test_button.setToolTip("Test the values as they are now, without saving (Ctrl+T)")
         self.test_button.clicked.connect(self.start_test)
+        self.test_button.setAutoDefault(False)  # Enter in a field saves; it never re-runs the test
         QShortcut(QKeySequence("Ctrl+T"), self, activated=self.start_test)
 
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
@@ -386,6 +390,10 @@ class InstanceDialog(QDialog):
             self.test_panel.show_cancelled()
 
     def _set_busy(self, busy: bool) -> None:
+        # Disabling the focused control hands the focus to a button, where Enter would press *it*: give the
+        # keyboard user's place back afterwards.
+        if busy:
+            self._focus_before_busy = QApplication.focusWidget()
         self.form.set_read_only(busy)
         self.name_edit.setReadOnly(busy)
         if self.url_edit is not None:
@@ -393,6 +401,11 @@ class InstanceDialog(QDialog):
             self.url_fill.setEnabled(not busy)
         self.test_button.setEnabled(not busy)
         self.save_button.setEnabled(not busy)
+        if not busy:
+            self.save_button.setDefault(True)  # a button that held the focus meanwhile took the default role
+        previous = getattr(self, "_focus_before_busy", None)
+        if not busy and previous is not None and shiboken6.isValid(previous) and self.isAncestorOf(previous):
+            previous.setFocus()
 
     def _values_changed(self) -> None:
         if not self.test_panel.running:

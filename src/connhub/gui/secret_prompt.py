@@ -34,7 +34,7 @@ class SecretPrompt(QDialog):
         self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Use for this session")
-        buttons.accepted.connect(self._accept_if_filled)
+        buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -47,10 +47,11 @@ class SecretPrompt(QDialog):
     def values(self) -> dict[str, str]:
         return {key: edit.text() for key, edit in self.edits.items()}
 
-    def _accept_if_filled(self) -> None:
+    def accept(self) -> None:
+        """Only with every secret filled in: an empty one would just fail the test."""
         if empty := [key for key, edit in self.edits.items() if not edit.text()]:
             self.error.setText(f"Enter {', '.join(self.edits[k].accessibleName() for k in empty)} to test")
             self.error.show()
             self.edits[empty[0]].setFocus()
             return
-        self.accept()
+        super().accept()

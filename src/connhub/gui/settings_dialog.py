@@ -185,6 +185,7 @@ class SettingsDialog(QDialog):
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes through the fields, not the frame
         self.scroll.setWidget(content)
         outer.addWidget(self.scroll, 1)
         return holder
