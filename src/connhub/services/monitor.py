@@ -239,8 +239,9 @@ class Monitor:
             except Exception:  # one broken subscriber must not stop the monitor or the others
                 log.exception("a status-change subscriber failed")
 
-    async def run_forever(self) -> None:
-        """Pass after pass until cancelled, sleeping until the next run is due (or `wake()`)."""
+    async def run_forever(self, stop_when_idle: bool = False) -> None:
+        """Pass after pass until cancelled, sleeping until the next run is due (or `wake()`). With
+        `stop_when_idle` it returns once no instance is watched (the window restarts it when one is)."""
         while True:
             try:
                 await self.run_once()
@@ -249,7 +250,9 @@ class Monitor:
                 raise
             except Exception:  # the database went away for a moment: try again later, do not die
                 log.exception("monitor pass failed")
-                records = []
+                records = None
+            if stop_when_idle and records is not None and not any(self.select(record) for record in records):
+                return
             self._wake.clear()
             wait = self.seconds_until_next(records) if records else MAX_IDLE.total_seconds()
             if wait > 0:
