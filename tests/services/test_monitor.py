@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,24 @@ def test_due_picks_enabled_instances_whose_time_has_come_and_skips_what_cannot_r
     ready = Monitor(hub, clock=FakeClock(), session_secrets_ready=lambda r: r.id == asked.id)
     assert {r.name for r in ready.due(hub.instances())} == {"never-run", "past", "asked"}
     assert off.id not in {r.id for r in ready.due(hub.instances(), T0 + timedelta(days=9))}
+
+
+def test_an_instance_of_a_disabled_type_is_skipped_with_a_log_line(tmp_path, memory_keyring, caplog):
+    folder = tmp_path / "half_done"
+    folder.mkdir()
+    (folder / "manifest.json").write_text(json.dumps({"manifest_version": 1, "type": "half_done", "name": "Half",
+                                                      "group": "nowhere", "icon": "icon.svg"}))
+    hub = Hub(data_dir=tmp_path / "data", registry=Registry.from_folders([folder]),
+              vault=SecretVault(backend=memory_keyring))
+    try:
+        record = hub.store.add(InstanceRecord(name="broken", type="half_done", monitor_enabled=True))
+        monitor = Monitor(hub, clock=FakeClock())
+        with caplog.at_level("INFO", logger="connhub.monitor"):
+            assert asyncio.run(monitor.run_once()) == []
+        assert f"monitor skips instance {record.id}: its type 'half_done' is disabled" in caplog.text
+        assert hub.find("broken").status == "untested" and hub.history(record.id) == []
+    finally:
+        hub.close()
 
 
 def test_failures_back_off_and_a_pass_resets_the_interval(hub):
