@@ -64,7 +64,7 @@ class MonitoringBox(QWidget):
         self.interval.setEnabled(record.monitor_enabled)
         at = record.monitor_next_run_at
         self.next_run.setText("" if not record.monitor_enabled else
-                              f"next {at.astimezone():%H:%M}" if at else "next: now")
+                              f"next run {at.astimezone():%H:%M}" if at else "next run: now")
 
     def _edited(self, *_args) -> None:
         self.interval.setEnabled(self.enabled.isChecked())
