@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("manifest-schema", help="print the JSON Schema of manifest.json, for plugin authors")
+    from connhub import cli_monitor
+
+    cli_monitor.add_parsers(sub)
     return parser
 
 
@@ -182,6 +185,9 @@ def _record_dict(record, masked_secrets: bool = True) -> dict[str, Any]:
         "last_latency_ms": record.last_latency_ms, "last_error_class": record.last_error_class,
         "last_message": record.last_message, "error_count": record.error_count,
     }
+    from connhub.cli_monitor import monitor_dict
+
+    data.update(monitor_dict(record))
     if masked_secrets:
         data["config"] = {**record.config, **{k: MASK for k in record.secret_fields}}
     return data
@@ -208,6 +214,9 @@ def cmd_show(hub, args) -> int:
     for key in ("name", "type", "summary", "status", "last_message"):
         if data[key]:
             print(f"{key:<13} {data[key]}")
+    from connhub.cli_monitor import monitor_text
+
+    print(f"{'monitoring':<13} {monitor_text(record)}")
     for key, value in sorted(data["config"].items()):
         print(f"  {key:<20} {value}")
     return EXIT_OK
@@ -543,3 +552,12 @@ def cmd_workspaces(hub, args) -> int:
 COMMANDS = {"workspaces": cmd_workspaces, "types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add,
             "remove": cmd_remove, "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
             "validate-event": cmd_validate_event, "config": cmd_config}
+
+
+def _monitor_commands() -> None:
+    from connhub import cli_monitor
+
+    COMMANDS.update({"monitor": cli_monitor.cmd_monitor, "watch": cli_monitor.cmd_watch})
+
+
+_monitor_commands()

@@ -87,6 +87,7 @@ class DetailPane(QStackedWidget):
         self.version = QLabel()
         self.tags = QLabel()
         facts = QFormLayout()
+        self._extra_facts: list[QWidget] = []
         facts.addRow("Address", self.summary)
         facts.addRow("Status", status_box)
         facts.addRow("Server", self.version)
@@ -119,7 +120,7 @@ class DetailPane(QStackedWidget):
         self.tabs.addTab(self.events, "Events")
         self.tabs.setTabVisible(1, False)
 
-        layout = QVBoxLayout(page)
+        layout = self._page_layout = QVBoxLayout(page)
         layout.addLayout(heading)
         layout.addLayout(facts)
         layout.addLayout(actions)
@@ -152,6 +153,18 @@ class DetailPane(QStackedWidget):
         self.events.show_events(record.id, entry, events)
         self.tabs.setTabText(1, f"Events ({len(events)})")
         self.tabs.setTabVisible(1, bool(events))
+        for widget in self._extra_facts:
+            widget.show_record(record)
+
+    def add_fact(self, label: str, widget: QWidget) -> None:
+        """One more row under the facts (a feature's own control); it gets `show_record(record)` calls too."""
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(QLabel(label))
+        line.addWidget(widget, 1)
+        self._page_layout.insertWidget(self._page_layout.indexOf(self.test_panel), row)
+        self._extra_facts.append(widget)
 
     def show_history(self, runs: list[TestRun]) -> None:
         self.history.clear()

@@ -156,6 +156,9 @@ class MainWindow(QMainWindow):
         self.keyring_label = QLabel("Keyring: checking…")
         self.statusBar().addPermanentWidget(self.keyring_label)
 
+        from connhub.gui import monitoring
+
+        self.monitoring = monitoring.install(self)
         self.reload()
         self._restore_geometry()
         spawn(self.check_keyring())
@@ -328,6 +331,12 @@ class MainWindow(QMainWindow):
             self.splitter.restoreState(state)
 
     def closeEvent(self, event) -> None:
+        if self.monitoring.hide_instead_of_close():  # keep running (and monitoring) in the tray
+            event.ignore()
+            self.hide()
+            return
+        self.monitoring.stop()
+        self.monitoring.tray.hide()
         settings = QSettings()
         settings.setValue("main/geometry", self.saveGeometry())
         settings.setValue("main/splitter", self.splitter.saveState())

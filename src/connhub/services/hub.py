@@ -378,6 +378,25 @@ class Hub:
         self.store.delete(record.id)
         log.info("deleted instance %s", record.id)
 
+    def set_monitoring(self, instance_id: str, enabled: bool, interval_min: int | None = None) -> InstanceRecord:
+        """Turn health monitoring on or off (every `interval_min` minutes, 1..1440). Turning it on makes the
+        instance due at once, so the user sees a result soon after asking for one."""
+        from connhub.services.monitor import MAX_INTERVAL_MIN, MIN_INTERVAL_MIN
+
+        values: dict[str, Any] = {"monitor_enabled": bool(enabled)}
+        if interval_min is not None:
+            if isinstance(interval_min, bool) or not isinstance(interval_min, int) \
+                    or not MIN_INTERVAL_MIN <= interval_min <= MAX_INTERVAL_MIN:
+                raise InvalidValues({"interval": f"Must be a whole number of minutes from {MIN_INTERVAL_MIN} to "
+                                                 f"{MAX_INTERVAL_MIN} (24 h)"})
+            values["monitor_interval_min"] = interval_min
+        if enabled:
+            values["monitor_next_run_at"] = None
+        record = self.store.update_monitoring(instance_id, **values)
+        log.info("monitoring of %s: %s every %s min", record.id, "on" if record.monitor_enabled else "off",
+                 record.monitor_interval_min)
+        return record
+
     def secrets_of(self, record: InstanceRecord) -> dict[str, str]:
         """The saved secrets (from the keyring, or this session's memory for an "ask every time" instance)."""
         if record.secret_mode == "session":

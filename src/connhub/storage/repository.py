@@ -169,6 +169,23 @@ class InstanceStore:
             self._commit(session, record)
         return record
 
+    def update_monitoring(self, instance_id: str, **values: Any) -> InstanceRecord:
+        """Write only monitoring columns (`monitor_enabled`, `monitor_interval_min`, `monitor_next_run_at`): the
+        monitor must not write back a whole record it read earlier over an edit made since."""
+        allowed = {"monitor_enabled", "monitor_interval_min", "monitor_next_run_at"}
+        if not set(values) <= allowed:
+            raise ValueError(f"not monitoring columns: {sorted(set(values) - allowed)}")
+        if values.get("monitor_next_run_at") is not None:
+            values["monitor_next_run_at"] = _utc(values["monitor_next_run_at"])
+        with self._session() as session:
+            row = session.get(InstanceRow, instance_id)
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.commit()
+            return _record(row)
+
     def delete(self, instance_id: str) -> None:
         with self._session() as session:
             session.execute(delete(InstanceRow).where(InstanceRow.id == instance_id))
