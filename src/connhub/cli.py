@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("manifest-schema", help="print the JSON Schema of manifest.json, for plugin authors")
+
+    from connhub.cli_transfer import add_parsers as add_transfer_parsers
+
+    add_transfer_parsers(sub)  # export, import
     return parser
 
 
@@ -520,4 +524,12 @@ def _print_app_config(data: dict[str, Any]) -> None:
 
 COMMANDS = {"types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add, "remove": cmd_remove,
             "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
-            "validate-event": cmd_validate_event, "config": cmd_config}
+            "validate-event": cmd_validate_event, "config": cmd_config,
+            "export": lambda hub, args: _transfer().cmd_export(hub, args),
+            "import": lambda hub, args: _transfer().cmd_import(hub, args)}
+
+
+def _transfer():
+    from connhub import cli_transfer
+
+    return cli_transfer

@@ -35,6 +35,7 @@ from connhub.gui.tasks import (
     show_error,
     spawn,
 )
+from connhub.gui.transfer import install_transfer_actions
 from connhub.gui.type_picker import TypePicker
 from connhub.services.hub import Hub
 from connhub.storage.repository import InstanceRecord
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
+        install_transfer_actions(self)  # Export…, Import… (gui/transfer.py)
 
     def _reload_types(self) -> None:
         self.types_view.setModel(type_tree_model(self.hub.registry))
