@@ -123,7 +123,7 @@ class ExportDialog(QDialog):
         self._scope_group.addButton(self.selected_radio)
         self._scope_group.addButton(self.all_radio)
 
-        self.plain_radio = QRadioButton("&Plain JSON, without secrets (each secret is marked, to fill in later)")
+        self.plain_radio = QRadioButton("Plain &JSON, without secrets (each secret is marked, to fill in later)")
         self.encrypted_radio = QRadioButton("&Encrypted bundle, secrets included (sealed with a passphrase)")
         self.plain_radio.setChecked(True)
         kind = QGroupBox("Format")
@@ -418,7 +418,9 @@ class ImportPreviewDialog(QDialog):
         self.table.setItemDelegateForColumn(ImportPlanModel.DECISION, DecisionDelegate(self.table))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        triggers = QAbstractItemView.EditTrigger
+        self.table.setEditTriggers(triggers.EditKeyPressed | triggers.AnyKeyPressed | triggers.DoubleClicked
+                                   | triggers.SelectedClicked)
         self.table.setTabKeyNavigation(False)  # Tab leaves the table; arrows move in it, F2 or typing edits
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(ImportPlanModel.OUTCOME, QHeaderView.ResizeMode.Stretch)
