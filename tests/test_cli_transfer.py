@@ -276,6 +276,13 @@ def test_dry_run_previews_and_writes_nothing(cli, clashing, memory_keyring):
     assert "new" in rows["Billing"] and "create → Billing API (imported)" in rows["Billing"]
     assert out.splitlines()[-1] == "Dry run: nothing was written."
     assert names_and_hosts(hub) == before and keyring_items(memory_keyring, hub) == items
+    code, out, err = cli(hub.data_dir, "import", "-", "--dry-run", "--json", stdin=export.read_text())
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["dry_run"] is True and result["created"] == result["skipped"] == []
+    assert {r["name"]: r["decision"] for r in result["instances"]} == {
+        "Orders": "skip", "Billing API": "create", "Cache": "create"}
+    assert names_and_hosts(hub) == before and keyring_items(memory_keyring, hub) == items
 
 
 @pytest.mark.parametrize(("choice", "orders", "created"), [
@@ -334,3 +341,61 @@ def test_the_installed_command_round_trips_a_bundle_through_the_secret_service(t
             vault.delete(instance_id, ["auth.token"])
         source.close()
         target.close()
+
+
+def test_on_a_terminal_the_passphrase_is_asked_twice_hidden(tmp_path, registry, memory_keyring):
+    """A bundle exported from a terminal: two hidden prompts; a mismatch writes nothing."""
+    pty = pytest.importorskip("pty")
+    import fcntl
+    import os
+    import select
+    import subprocess
+    import termios
+    import time
+
+    from tests.test_cli import _env
+
+    data = tmp_path / "data"
+    hub = Hub(data_dir=data, registry=registry, vault=SecretVault(backend=memory_keyring))
+    hub.create("redis", "Cache", {"host": "cache.local", "port": 6379})  # no secret: the keyring is not needed
+    hub.close()
+
+    def export(answers: list[str], out: Path) -> tuple[int, str]:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connhub", "export", "--all", "--encrypt", "-o", str(out)],
+            stdin=slave, stdout=slave, stderr=slave, env=_env(data), start_new_session=True, close_fds=True,
+            preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+        os.close(slave)
+        output = b""
+        deadline = time.monotonic() + 30
+        try:
+            for prompt, answer in zip((b"Passphrase: ", b"Passphrase again: "), answers, strict=False):
+                while prompt not in output and time.monotonic() < deadline:
+                    if select.select([master], [], [], 0.2)[0]:
+                        try:
+                            output += os.read(master, 4096)
+                        except OSError:
+                            break
+                os.write(master, answer.encode() + b"\n")
+            while proc.poll() is None and time.monotonic() < deadline:
+                if select.select([master], [], [], 0.2)[0]:
+                    try:
+                        output += os.read(master, 4096)
+                    except OSError:
+                        break
+            return proc.wait(timeout=10), output.decode(errors="replace")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            os.close(master)
+
+    mismatch = tmp_path / "mismatch.json"
+    code, text = export([PASSPHRASE, PASSPHRASE + "x"], mismatch)
+    assert code == 2 and "the two passphrases differ: nothing was written" in text, text
+    assert not mismatch.exists() and PASSPHRASE not in text
+    bundle = tmp_path / "bundle.json"
+    code, text = export([PASSPHRASE, PASSPHRASE], bundle)
+    assert code == 0 and "Passphrase again: " in text and "encrypted bundle" in text, text
+    assert PASSPHRASE not in text
+    assert json.loads(bundle.read_text())["format"] == "connhub-bundle"

@@ -322,6 +322,10 @@ class ImportPlanModel(QAbstractTableModel):
             flags |= Qt.ItemFlag.ItemIsEditable
         return flags
 
+    def saved_name(self, row: int) -> str | None:
+        """The name the row will be saved under (None: skipped)."""
+        return self._names[row]
+
     def outcome(self, row: int) -> str:
         item, name = self.plan[row], self._names[row]
         decision = decision_for(self.plan, row, self.decisions)
@@ -504,7 +508,7 @@ class ImportPreviewDialog(QDialog):
         for row, item in enumerate(self.model.plan):
             note = missing_note(self.hub, item.type, still_missing(self.model.plan, row, decisions))
             if note:
-                lines.append(f"“{self.model._names[row]}” {note}.")
+                lines.append(f"“{self.model.saved_name(row)}” {note}.")
         return "\n".join(lines)
 
 
