@@ -290,3 +290,30 @@ def test_cancel_or_a_bad_file_writes_nothing(qtbot, qloop, make_window, catalog,
     box.close()
     assert target.hub.instances() == [] and keyring_items(memory_keyring, target.hub) == {}
     assert rows(target) == []
+
+
+def test_a_keyring_refusing_during_import_is_said_in_the_preview_and_nothing_is_kept(
+        qtbot, qloop, make_window, catalog, tmp_path):
+    from connhub.services.transfer import export_bundle
+    from tests.support.keyrings import FullAfterKeyring
+
+    source = make_window()
+    catalog(source)
+    bundle = tmp_path / "bundle.json"
+    bundle.write_text(export_bundle(source.hub, source.hub.instances(), PASSPHRASE))
+    full = FullAfterKeyring(room=1)  # takes one secret, refuses the next
+    target = make_window(data_dir=tmp_path / "target", backend=full)
+    target.transfer.choose_import_path = lambda parent: str(bundle)
+    task = qloop.create_task(target.transfer.import_flow())
+    asking = wait_dialog(qtbot, target, PassphraseDialog)
+    qtbot.keyClicks(asking.passphrase, PASSPHRASE)
+    qtbot.keyClick(asking.passphrase, Qt.Key.Key_Return)
+    preview = wait_dialog(qtbot, target, ImportPreviewDialog)
+    click(qtbot, preview.import_button)
+    qtbot.waitUntil(lambda: preview.error.isVisibleTo(preview), timeout=10_000)
+    assert preview.error.text().startswith("Not imported: ")
+    assert preview.isVisible() and preview.import_button.isEnabled()  # the user can cancel, or retry
+    assert target.hub.instances() == [] and full.secrets_of() == {}
+    click(qtbot, preview.buttons.button(preview.buttons.StandardButton.Cancel))
+    qtbot.waitUntil(task.done, timeout=10_000)
+    assert task.result() is None and rows(target) == []
