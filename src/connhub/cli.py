@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     from connhub import cli_monitor
 
     cli_monitor.add_parsers(sub)
+    from connhub.cli_transfer import add_parsers as add_transfer_parsers
+
+    add_transfer_parsers(sub)  # export, import
     return parser
 
 
@@ -549,15 +552,18 @@ def cmd_workspaces(hub, args) -> int:
     return EXIT_OK
 
 
+def _lazy(module: str, name: str):
+    """A command implemented in another module, imported only when it runs (start-up stays light)."""
+    def run(hub, args) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(f"connhub.{module}"), name)(hub, args)
+
+    return run
+
+
 COMMANDS = {"workspaces": cmd_workspaces, "types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add,
             "remove": cmd_remove, "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
-            "validate-event": cmd_validate_event, "config": cmd_config}
-
-
-def _monitor_commands() -> None:
-    from connhub import cli_monitor
-
-    COMMANDS.update({"monitor": cli_monitor.cmd_monitor, "watch": cli_monitor.cmd_watch})
-
-
-_monitor_commands()
+            "validate-event": cmd_validate_event, "config": cmd_config,
+            "monitor": _lazy("cli_monitor", "cmd_monitor"), "watch": _lazy("cli_monitor", "cmd_watch"),
+            "export": _lazy("cli_transfer", "cmd_export"), "import": _lazy("cli_transfer", "cmd_import")}

@@ -19,7 +19,7 @@ from connhub.services.transfer import (
     plan_import,
     read_import,
 )
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import SecretVault, VaultError
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +165,20 @@ def test_matches_are_skipped_overwritten_or_kept_both_as_decided(source, make_hu
     kept = apply_import(target, again, {i: Decision.KEEP_BOTH for i in range(len(again))})
     assert sorted(kept.created) == ["Billing API (imported 3)", "Cache (imported)", "Orders (imported)"]
     assert len(target.instances()) == 8
+
+
+def test_a_keyring_that_fails_half_way_leaves_no_half_import(source, tmp_path, registry):
+    from tests.support.keyrings import FullAfterKeyring
+
+    hub, _ = source
+    document = read_import(export_bundle(hub, hub.instances(), "correct horse battery"), "correct horse battery")
+    full = FullAfterKeyring(room=1)  # takes the first secret, refuses the second
+    target = Hub(data_dir=tmp_path / "full", registry=registry, vault=SecretVault(backend=full))
+    try:
+        plan = plan_import(target, document)
+        with pytest.raises(VaultError):
+            apply_import(target, plan)
+        assert target.instances() == []
+        assert full.secrets_of() == {}  # the secret stored before the refusal was removed with its instance
+    finally:
+        target.close()

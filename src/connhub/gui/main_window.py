@@ -40,6 +40,7 @@ from connhub.gui.tasks import (
     show_error,
     spawn,
 )
+from connhub.gui.transfer import install_transfer_actions
 from connhub.gui.type_picker import TypePicker
 from connhub.services.hub import Hub, InvalidValues
 from connhub.storage.repository import InstanceRecord, NameTaken
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
+        install_transfer_actions(self)  # Export…, Import… (gui/transfer.py)
         toolbar.addSeparator()
 
         self.workspace_box = QComboBox()

@@ -11,12 +11,15 @@ incoming instance has been checked.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -145,6 +148,22 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
+def write_export(path: Path, text: str) -> None:
+    """All or nothing (a temporary file renamed over the target), readable by its owner only: a half-written
+    bundle would be refused on import, and even a plain export names hosts and users."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 # --- import ----------------------------------------------------------------------------------------------
 
 def is_bundle(text: str) -> bool:
@@ -227,22 +246,90 @@ def _incoming(item: Any) -> Incoming:
                     environment=environment if isinstance(environment, str) else None, missing_secrets=missing)
 
 
+def saved_names(hub: Hub | None, plan: list[Incoming], decisions: dict[int, Decision] | None = None,
+                taken: set[str] | None = None) -> dict[int, str | None]:
+    """The name each incoming instance will be saved under (None: skipped; an overwrite keeps the existing
+    name). The preview shows exactly what `apply_import` then writes: one computation for both. `taken` (the
+    workspace's names, read once) spares a preview the database read on every change of a decision."""
+    taken = set(taken) if taken is not None else {r.name for r in hub.instances()}
+    names: dict[int, str | None] = {}
+    for index, incoming in enumerate(plan):
+        decision = decision_for(plan, index, decisions)
+        if decision is Decision.SKIP:
+            names[index] = None
+        elif decision is Decision.OVERWRITE:
+            names[index] = incoming.existing.name
+        else:
+            name, n = incoming.name, 1
+            while name in taken:  # by this or another type: "keep both" saves it under a free name
+                name = f"{incoming.name} (imported)" if n == 1 else f"{incoming.name} (imported {n})"
+                n += 1
+            taken.add(name)
+            names[index] = name
+    return names
+
+
+def decision_for(plan: list[Incoming], index: int, decisions: dict[int, Decision] | None) -> Decision:
+    """The decision for one entry: the caller's, else the default (skip a match, create the rest). Overwrite
+    without a match means create."""
+    decision = (decisions or {}).get(index, plan[index].default_decision)
+    if decision is Decision.OVERWRITE and plan[index].existing is None:
+        return Decision.KEEP_BOTH
+    return decision
+
+
+def still_missing(plan: list[Incoming], index: int, decisions: dict[int, Decision] | None = None) -> list[str]:
+    """Secret fields the saved instance will lack after the import (placeholders of a plain export). An
+    overwrite keeps the secrets already saved, so only those the existing instance lacks count."""
+    incoming = plan[index]
+    decision = decision_for(plan, index, decisions)
+    if decision is Decision.SKIP:
+        return []
+    if decision is Decision.OVERWRITE:
+        return [k for k in incoming.missing_secrets if k not in incoming.existing.secret_fields]
+    return list(incoming.missing_secrets)
+
+
+def missing_note(hub, type_name: str, missing: list[str]) -> str | None:
+    """ "needs a password before it can be tested": the secrets a plain export left out, by their titles."""
+    if not missing:
+        return None
+    from connhub.core.fields import all_specs
+
+    titles = {s.key: s.title for s in all_specs(hub.entry(type_name).specs)}
+    words = [titles.get(key, key).lower() for key in missing]
+    if len(words) == 1:
+        article = "an" if words[0][:1] in "aeiou" else "a"
+        what = f"{article} {words[0]}"
+    else:
+        what = ", ".join(words[:-1]) + f" and {words[-1]}"
+    return f"needs {what} before it can be tested"
+
+
 def apply_import(hub: Hub, plan: list[Incoming], decisions: dict[int, Decision] | None = None) -> ImportReport:
     """Write the plan; `decisions` maps a plan index to skip / overwrite / keep both (default: skip a match,
-    create the rest). "Keep both" saves the incoming one under a free name."""
+    create the rest). "Keep both" saves the incoming one under a free name. If a write fails half-way (the
+    keyring refuses, say), the instances this import created are removed again before the error is raised."""
     report = ImportReport()
-    for index, incoming in enumerate(plan):
-        decision = (decisions or {}).get(index, incoming.default_decision)
-        if decision is Decision.SKIP:
-            report.skipped.append(incoming.name)
-        elif decision is Decision.OVERWRITE and incoming.existing is not None:
-            hub.update(incoming.existing.id, incoming.values, tags=incoming.tags,
-                       environment=incoming.environment or "")
-            report.overwritten.append(incoming.name)
-        else:
-            taken = hub.store.name_taken(incoming.name, hub.workspace)  # by this or another type
-            name = hub.free_name(incoming.name, "imported") if taken else incoming.name
-            hub.create(incoming.type, name, incoming.values, tags=incoming.tags, environment=incoming.environment,
-                       pending_secrets=incoming.missing_secrets)
-            report.created.append(name)
+    names = saved_names(hub, plan, decisions)
+    created_ids: list[str] = []
+    try:
+        for index, incoming in enumerate(plan):
+            decision = decision_for(plan, index, decisions)
+            if decision is Decision.SKIP:
+                report.skipped.append(incoming.name)
+            elif decision is Decision.OVERWRITE:
+                hub.update(incoming.existing.id, incoming.values, tags=incoming.tags,
+                           environment=incoming.environment or "")
+                report.overwritten.append(incoming.name)
+            else:
+                record = hub.create(incoming.type, names[index], incoming.values, tags=incoming.tags,
+                                    environment=incoming.environment, pending_secrets=incoming.missing_secrets)
+                created_ids.append(record.id)
+                report.created.append(record.name)
+    except BaseException:
+        for instance_id in reversed(created_ids):
+            with contextlib.suppress(Exception):
+                hub.delete(instance_id)
+        raise
     return report
