@@ -103,7 +103,7 @@ class Monitor:
         self.interval_override = timedelta(seconds=interval) if interval is not None else None
         self.timeout = timeout
         self.select = select or (lambda record: record.monitor_enabled)
-        self.session_secrets_ready = session_secrets_ready or (lambda record: False)
+        self.session_secrets_ready = session_secrets_ready or (lambda record: not hub.needs_secrets(record))
         self._subscribers: list[Callable[[StatusChange], Any]] = []
         self._next_run: dict[str, datetime] = {}  # the in-memory schedule (with an interval override)
         self._skipped: set[str] = set()  # logged once each, not at every pass
