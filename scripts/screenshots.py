@@ -52,18 +52,21 @@ async def shoot(out: Path) -> None:
     hub = Hub(data_dir=Path(tempfile.mkdtemp(prefix="connhub-shots-")), vault=SecretVault(backend=MemoryKeyring()))
     made = [
         hub.create("postgres", "Orders (local)", {"host": "127.0.0.1", "port": 5432, "database": "test",
-                                                  "user": "postgres"}),
-        hub.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}),
+                                                  "user": "postgres"}, environment="dev", tags=["orders"]),
+        hub.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}, environment="dev"),
         hub.create("redis", "Rate limiter (staging)", {"host": "127.0.0.1", "port": closed_port(), "db": 2,
-                                                       "password": fake.password()}),
+                                                       "password": fake.password()}, environment="staging",
+                   tags=["edge"]),
     ]
-    for _ in range(4):
+    for n in range(4):
         company = fake.company().split()[0].strip(",")
         made.append(hub.create("postgres", f"{company} analytics",
                                {"host": fake.hostname(), "port": 5432, "database": fake.word(),
-                                "user": fake.user_name(), "password": fake.password()}))
+                                "user": fake.user_name(), "password": fake.password()},
+                               environment=("prod", "staging", None, "prod")[n], tags=[fake.word()]))
         made.append(hub.create("http", f"{company} API", {"base_url": f"https://api.{fake.domain_name()}/v1",
-                                                          "auth.method": "bearer", "auth.token": fake.sha1()}))
+                                                          "auth.method": "bearer", "auth.token": fake.sha1()},
+                               environment=(None, "prod", "dev", None)[n]))
     for record in made[:3]:
         await hub.test_instance(record, timeout=3)
 
@@ -103,6 +106,16 @@ async def shoot(out: Path) -> None:
     await asyncio.sleep(0.2)
     picker.grab().save(str(out / "type-picker.png"))
     picker.reject()
+
+    from PySide6.QtWidgets import QApplication
+
+    from connhub.gui.theme import apply_theme
+
+    apply_theme(QApplication.instance(), "dark")
+    window.select(made[0].id)
+    await asyncio.sleep(0.4)
+    window.grab().save(str(out / "main-dark.png"))
+    apply_theme(QApplication.instance(), "light")
     window.close()
     hub.close()
 
@@ -115,6 +128,9 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="connhub-shots-config-"))
     app = QApplication(sys.argv[:1])
+    from connhub.gui.theme import apply_theme
+
+    apply_theme(app, "light")  # the README's pictures do not depend on the machine's own theme
     loop = qasync.QEventLoop(app)
     executor = qasync.QThreadExecutor(2)
     loop.set_default_executor(executor)

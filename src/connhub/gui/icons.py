@@ -14,19 +14,49 @@ from connhub.plugins.registry import Registry
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 APP_ICON = RESOURCES / "connhub.svg"
 
-_cache: dict[str, QIcon] = {}
+_cache: dict[tuple[str, bool], QIcon] = {}  # (type, dark theme)
 
 
 def type_icon(registry: Registry, type_name: str) -> QIcon:
-    icon = _cache.get(type_name)
+    dark = _dark_palette()
+    icon = _cache.get((type_name, dark))
     if icon is None:
         try:
             path = registry.get(type_name).icon_path
         except KeyError:
             path = None
         icon = QIcon(str(path)) if path else generic_icon()
-        _cache[type_name] = icon
+        if dark and path and _is_dark_glyph(icon):
+            icon = _tinted(icon, QColor("#e6e6e6"))
+        _cache[(type_name, dark)] = icon
     return icon
+
+
+def _dark_palette() -> bool:
+    from PySide6.QtGui import QGuiApplication, QPalette
+
+    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def _is_dark_glyph(icon: QIcon) -> bool:
+    """A one-colour near-black logo (GitHub's, a terminal): invisible on a dark background."""
+    image = icon.pixmap(24, 24).toImage()
+    opaque = [image.pixelColor(x, y) for x in range(image.width()) for y in range(image.height())
+              if image.pixelColor(x, y).alpha() > 128]
+    return bool(opaque) and max(max(c.red(), c.green(), c.blue()) for c in opaque) < 90
+
+
+def _tinted(icon: QIcon, color: QColor) -> QIcon:
+    """The same shape in `color`, at every size the views ask for (stays crisp on HiDPI)."""
+    tinted = QIcon()
+    for size in (16, 24, 32, 48, 64):
+        pixmap = icon.pixmap(size, size)
+        painter = QPainter(pixmap)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+        painter.fillRect(pixmap.rect(), color)
+        painter.end()
+        tinted.addPixmap(pixmap)
+    return tinted
 
 
 @cache

@@ -332,6 +332,15 @@ class MainWindow(QMainWindow):
         if state := settings.value("main/splitter"):
             self.splitter.restoreState(state)
 
+    def changeEvent(self, event) -> None:  # noqa: N802
+        """A theme switch: icons made for the other background (dark logos on dark) are drawn again."""
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "types_proxy"):
+            self._reload_types()
+            self.list_view.viewport().update()
+        super().changeEvent(event)
+
     def closeEvent(self, event) -> None:
         if self.monitoring.hide_instead_of_close():  # keep running (and monitoring) in the tray
             event.ignore()

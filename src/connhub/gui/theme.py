@@ -29,6 +29,10 @@ def apply_theme(app: QApplication, theme: str) -> None:
     """Fusion looks the same everywhere and honours every palette role (the platform styles do not)."""
     app.setStyle(QStyleFactory.create("Fusion"))
     app.setPalette(dark_palette() if is_dark(theme) else app.style().standardPalette())
+    for widget in app.topLevelWidgets():  # a widget with a style sheet keeps the palette it was polished with
+        if sheet := widget.styleSheet():
+            widget.setStyleSheet("")
+            widget.setStyleSheet(sheet)
 
 
 def dark_palette() -> QPalette:
