@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from connhub.core.oauth_spec import OAuth2Spec, oauth2_problems
+
 GROUPS = ("database", "cache", "messaging", "storage", "http-api", "devtools", "communication", "payments",
           "remote", "other")
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -305,6 +307,8 @@ class Manifest(BaseModel):
                                         "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
                                         "shape the form.")
     test: HttpTest | None = Field(None, description="A declarative HTTP test, for types with no code.")
+    oauth2: OAuth2Spec | None = Field(None, description="Sign in with OAuth 2.0 (authorization code + PKCE) as "
+                                      "one authentication method beside the others.")
     events: list[EventSpec] = Field(default_factory=list, description="Events the service can send.")
 
     @field_validator("type")
@@ -366,6 +370,9 @@ class Manifest(BaseModel):
                     raise ValueError(f"url.scheme_values names scheme {scheme!r}, which is not in url_schemes")
         if self.test is not None:
             for problem in http_test_problems(self.test, self.credentials):
+                raise ValueError(problem)
+        if self.oauth2 is not None:
+            for problem in oauth2_problems(self.oauth2, self.credentials, has_test=self.test is not None):
                 raise ValueError(problem)
         return self
 

@@ -215,6 +215,10 @@ class Hub:
             record.tags = list(tags)
         if environment is not None:
             record.environment = environment or None
+        from connhub.services.oauth import signed_in_now
+
+        if signed_in_now(self.entry(record.type), split.secrets):
+            record.needs_reauth = False  # the form carries tokens of a fresh sign-in
         self.store.update(record)
         self.vault.delete(record.id, saved - set(record.secret_fields))
         log.info("updated instance %s", record.id)
@@ -371,13 +375,23 @@ class Hub:
         loop = asyncio.get_running_loop()
         from connhub.storage.vault import VaultError
 
+        from connhub.core.oauth import OAuthError
+        from connhub.services.oauth import ReauthNeeded, refresh_if_needed
+
         try:
             secrets = await loop.run_in_executor(None, self.vault.fetch, record.id, record.secret_fields)
             app_config, app_secrets = await loop.run_in_executor(None, self.app_values_for_test, record.type)
+            secrets = await refresh_if_needed(self, record, secrets)  # OAuth: an expiring token is renewed first
         except VaultError as exc:
             result = _config_failure(str(exc), "secrets")
         except ConfigError as exc:
             result = _config_failure(str(exc), "settings")
+        except ReauthNeeded as exc:
+            result = TestResult(ok=False, message=str(exc), error_class=ErrorClass.AUTH, failed_stage="auth",
+                                hint="Use \"Sign in again\": the instance and its settings are kept.")
+        except OAuthError as exc:
+            result = TestResult(ok=False, message=str(exc), error_class=ErrorClass.UNKNOWN, failed_stage="auth",
+                                hint=HINTS[ErrorClass.UNKNOWN])
         else:
             if timeout is None:
                 timeout = await loop.run_in_executor(None, lambda: self.default_timeout)
