@@ -373,10 +373,9 @@ class Hub:
                             on_stage: Callable[[str], None] | None = None) -> TestResult:
         """Test a saved instance and record the outcome in its history."""
         loop = asyncio.get_running_loop()
-        from connhub.storage.vault import VaultError
-
         from connhub.core.oauth import OAuthError
         from connhub.services.oauth import ReauthNeeded, refresh_if_needed
+        from connhub.storage.vault import VaultError
 
         try:
             secrets = await loop.run_in_executor(None, self.vault.fetch, record.id, record.secret_fields)
