@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from connhub import __version__
+from connhub.cli_oauth import add_parser as add_signin_parser
+from connhub.cli_oauth import cmd_signin, pending_tokens
 
 MASK = "********"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -100,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     sub.add_parser("manifest-schema", help="print the JSON Schema of manifest.json, for plugin authors")
+    add_signin_parser(sub)
     return parser
 
 
@@ -252,15 +255,18 @@ def cmd_add(hub, args) -> int:
         if not sep or var not in os.environ:
             raise UsageError(f"--secret-env {key}=VAR: environment variable {var or '?'!r} is not set")
         values[key] = os.environ[var]
+    later = pending_tokens(entry, values)  # OAuth tokens come from `connhub signin NAME`
     if not args.no_prompt and sys.stdin.isatty():
-        for key in sorted(active_keys(entry.specs, values)):
+        for key in sorted(active_keys(entry.specs, values) - later):
             spec = specs.get(key)
             if spec and spec.secret and key not in values:
                 typed = getpass.getpass(f"{spec.title} ({key}, empty for none): ")
                 if typed:
                     values[key] = typed
-    record = hub.create(args.type, args.name, values, tags=args.tags)
+    record = hub.create(args.type, args.name, values, tags=args.tags, pending_secrets=later)
     print(f"Saved {record.name} ({record.type}) {record.summary}")
+    if later and not set(record.secret_fields) & later:
+        print(f"Sign it in with: connhub signin {record.name!r}")
     return EXIT_OK
 
 
@@ -521,3 +527,4 @@ def _print_app_config(data: dict[str, Any]) -> None:
 COMMANDS = {"types": cmd_types, "list": cmd_list, "show": cmd_show, "add": cmd_add, "remove": cmd_remove,
             "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
             "validate-event": cmd_validate_event, "config": cmd_config}
+COMMANDS["signin"] = cmd_signin
