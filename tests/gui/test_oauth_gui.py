@@ -168,3 +168,37 @@ def test_instance_needing_reauth_offers_sign_in_again(qtbot, qloop, hub, provide
     saved = hub.find("work")
     assert not saved.needs_reauth and saved.id == record.id
     assert hub.secrets_of(saved)["oauth_access_token"] == provider.tokens[-1].access_token
+
+
+def test_detail_pane_offers_sign_in_again_after_a_refused_refresh(qtbot, qloop, make_window, provider,
+                                                                   memory_keyring):
+    from connhub.services.oauth import sign_in_values
+
+    window = make_window()
+    hub = window.hub
+    hub.set_app_settings("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
+                                    "cfg:oauth_client_secret": provider.client.client_secret})
+    values = {"base_url": provider.url, "auth_method": "oauth2"}
+    signing = qloop.create_task(sign_in_values(hub, "gitlab", values, Browser(), timeout=10))
+    qtbot.waitUntil(signing.done, timeout=10_000)
+    record = hub.create("gitlab", "work", {**values, **signing.result()})
+    window.reload()
+    window.select(record.id)
+    assert not window.detail.reauth_button.isVisible()
+
+    provider.refuse_refresh = True
+    memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
+    test = qloop.create_task(window.test(window.selected()))
+    qtbot.waitUntil(test.done, timeout=10_000)
+    assert test.result().error_class == "auth"
+    assert "sign in again" in window.detail.status_detail.text()
+    assert window.detail.reauth_button.isVisible() and window.detail.reauth_button.isEnabled()
+
+    qtbot.mouseClick(window.detail.reauth_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: isinstance(window.active_dialog, InstanceDialog) and window.active_dialog.isVisible())
+    dialog = window.active_dialog
+    row = dialog.form.field_widget("oauth_access_token")
+    assert row.isVisible() and row.sign_in_button.text() == "Sign in again with GitLab"
+    dialog.reject()
+    qtbot.waitUntil(lambda: window.active_dialog is None)
+    assert hub.find("work").needs_reauth  # nothing changed by looking
