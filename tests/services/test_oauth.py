@@ -264,6 +264,17 @@ def test_expired_token_is_refreshed_before_a_test(hub, provider, memory_keyring)
     assert not hub.find("work").needs_reauth
 
 
+def test_testing_an_edit_form_refreshes_the_saved_sign_in(hub, provider, memory_keyring):
+    """The dialog's Test on an edited OAuth instance uses the saved tokens, refreshed like a saved test's."""
+    record, old = signed_in_instance(hub, provider)
+    provider.expire_all()
+    memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
+    result = asyncio.run(hub.test_values("gitlab", values(provider), timeout=5, saved_from=hub.find("work")))
+    assert result.ok, result.message
+    assert hub.secrets_of(hub.find("work"))["oauth_access_token"] == provider.api_tokens_seen[-1]
+    assert provider.api_tokens_seen[-1] != old["oauth_access_token"]
+
+
 def test_fresh_token_is_not_refreshed(hub, provider):
     record, _ = signed_in_instance(hub, provider)
     asyncio.run(hub.test_instance(record, timeout=5))

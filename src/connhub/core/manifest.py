@@ -305,7 +305,9 @@ class Manifest(BaseModel):
                                   "(host, port, user, password) apply when omitted.")
     credentials: dict[str, Any] = Field(description="JSON Schema (2020-12) of the credential form. "
                                         "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
-                                        "shape the form.")
+                                        "shape the form; `x-hidden: true` keeps a field out of the form (OAuth "
+                                        "refresh token, expiry) and `format: oauth2-token` draws the \"Sign in "
+                                        "with …\" row in place of a field (see `oauth2`).")
     test: HttpTest | None = Field(None, description="A declarative HTTP test, for types with no code.")
     oauth2: OAuth2Spec | None = Field(None, description="Sign in with OAuth 2.0 (authorization code + PKCE) as "
                                       "one authentication method beside the others.")

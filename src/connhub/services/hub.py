@@ -361,6 +361,13 @@ class Hub:
             missing = [k for k in saved_from.secret_fields if k not in secrets]
             if missing:
                 secrets.update(await loop.run_in_executor(None, self.vault.fetch, saved_from.id, missing))
+            from connhub.services.oauth import ReauthNeeded, refresh_saved_tokens
+
+            try:  # the saved OAuth sign-in (not one just made in the form) is refreshed as for a saved test
+                secrets = await refresh_saved_tokens(self, saved_from, split.config, split.secrets, secrets)
+            except ReauthNeeded as exc:
+                return TestResult(ok=False, message=str(exc), error_class=ErrorClass.AUTH, failed_stage="auth",
+                                  hint="Use \"Sign in again\": the instance and its settings are kept.")
         timeout = timeout or await loop.run_in_executor(None, lambda: self.default_timeout)
         try:  # the type's app-level settings (Settings, `connhub config`) go along, instance values first
             app_config, app_secrets = await loop.run_in_executor(None, self.app_values_for_test, type_name)

@@ -204,6 +204,18 @@ async def refresh_if_needed(hub: Hub, record: InstanceRecord, secrets: dict[str,
     return {**{k: v for k, v in secrets.items() if k not in stale}, **new}
 
 
+async def refresh_saved_tokens(hub: Hub, saved: InstanceRecord, config: dict[str, Any], typed: dict[str, Any],
+                               secrets: dict[str, str]) -> dict[str, str]:
+    """Testing an edit form: refresh only when the form uses OAuth with the saved tokens (no fresh sign-in)."""
+    entry = hub.entry(saved.type)
+    spec = spec_of(entry)
+    if spec is None or not uses_oauth(entry, config) or spec.access_token_field in typed:
+        return secrets
+    if not uses_oauth(entry, saved.config):
+        return secrets  # switched to OAuth in this form and not signed in yet: the test says what is missing
+    return await refresh_if_needed(hub, saved, secrets)
+
+
 def signed_in_now(entry: TypeEntry, secrets: dict[str, Any]) -> bool:
     """A save that carries a new access token comes from a fresh sign-in."""
     spec = spec_of(entry)
