@@ -115,6 +115,13 @@ def test_self_managed_gitlab_endpoints_follow_the_base_url(registry):
         "https://git.example.com/gitlab/oauth/token"
 
 
+def test_tokens_and_client_secret_never_show_in_a_repr():
+    from connhub.core.oauth import Client, Tokens
+
+    text = repr(Tokens("access-canary", "refresh-canary", 1.0)) + repr(Client("id", "secret-canary", "https://t"))
+    assert "canary" not in text
+
+
 # --- the loopback listener ---------------------------------------------------------------------------------
 
 def test_listener_binds_loopback_and_closes_after_one_callback():

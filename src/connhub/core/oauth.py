@@ -19,7 +19,7 @@ import html
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -194,7 +194,7 @@ def _clip(text: str, limit: int = 200) -> str:
 @dataclass(frozen=True)
 class Client:
     client_id: str
-    client_secret: str | None = None
+    client_secret: str | None = field(default=None, repr=False)  # never in a repr, a log line or a traceback
     token_url: str = ""
     verify: Any = True  # httpx's `verify`: True, False or an ssl.SSLContext
     proxy: str | None = None
