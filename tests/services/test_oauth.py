@@ -101,10 +101,13 @@ def test_authorization_url_carries_pkce_state_and_scopes():
                      "scope": "read_user api", "prompt": "consent"}
 
 
-def test_github_manifest_signs_in_at_github_com(registry):
-    spec = registry.get("github").manifest.oauth2
-    assert oauth_service.endpoint(registry.get("github"), spec.authorization_url, {}) == \
-        "https://github.com/login/oauth/authorize"
+def test_github_manifest_signs_in_at_github_com_or_an_enterprise_server(registry):
+    entry = registry.get("github")
+    spec = entry.manifest.oauth2
+    assert oauth_service.endpoint(entry, spec.authorization_url, {}) == "https://github.com/login/oauth/authorize"
+    enterprise = {"base_url": "https://github.example.com/api/v3", "oauth_web_url": "https://github.example.com/"}
+    assert oauth_service.endpoint(entry, spec.token_url, enterprise) == \
+        "https://github.example.com/login/oauth/access_token"
     assert spec.client_secret_field == "cfg:oauth_client_secret" and spec.scopes == ["read:user"]
 
 
