@@ -23,6 +23,7 @@ import httpx
 os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test server speaks http on 127.0.0.1
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer  # noqa: E402
+from authlib.oauth2 import OAuth2Error  # noqa: E402
 from authlib.oauth2.rfc6749 import ClientMixin, grants  # noqa: E402
 from authlib.oauth2.rfc7636 import CodeChallenge  # noqa: E402
 from flask import Flask, jsonify, request  # noqa: E402
@@ -184,7 +185,14 @@ def build_app(provider: FakeProvider) -> Flask:
 
     @app.get("/oauth/authorize")
     def authorize():
-        return server.create_authorization_response(grant_user=USER if provider.consent == "allow" else None)
+        """The consent page: authlib validates the request (client, redirect URI, PKCE challenge), then the
+        user's answer goes back to the redirect URI with a code, or with error=access_denied."""
+        try:
+            grant = server.get_consent_grant(end_user=USER)
+        except OAuth2Error as error:
+            return server.handle_error_response(None, error)
+        return server.create_authorization_response(grant=grant,
+                                                    grant_user=USER if provider.consent == "allow" else None)
 
     @app.post("/oauth/token")
     def issue_token():
