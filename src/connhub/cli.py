@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from connhub import __version__
+from connhub.cli_oauth import add_parser as add_signin_parser
+from connhub.cli_oauth import cmd_signin, pending_tokens
 
 MASK = "********"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     from connhub.cli_transfer import add_parsers as add_transfer_parsers
 
     add_transfer_parsers(sub)  # export, import
+    add_signin_parser(sub)
     return parser
 
 
@@ -272,15 +275,19 @@ def cmd_add(hub, args) -> int:
         if not sep or var not in os.environ:
             raise UsageError(f"--secret-env {key}=VAR: environment variable {var or '?'!r} is not set")
         values[key] = os.environ[var]
+    later = pending_tokens(entry, values)  # OAuth tokens come from `connhub signin NAME`
     if not args.no_prompt and sys.stdin.isatty():
-        for key in sorted(active_keys(entry.specs, values)):
+        for key in sorted(active_keys(entry.specs, values) - later):
             spec = specs.get(key)
             if spec and spec.secret and key not in values:
                 typed = getpass.getpass(f"{spec.title} ({key}, empty for none): ")
                 if typed:
                     values[key] = typed
-    record = hub.create(args.type, args.name, values, tags=args.tags, environment=args.environment)
+    record = hub.create(args.type, args.name, values, tags=args.tags, environment=args.environment,
+                        pending_secrets=later)
     print(f"Saved {record.name} ({record.type}) {record.summary}")
+    if later and not set(record.secret_fields) & later:
+        print(f"Sign it in with: connhub signin {record.name!r}")
     return EXIT_OK
 
 
@@ -566,4 +573,5 @@ COMMANDS = {"workspaces": cmd_workspaces, "types": cmd_types, "list": cmd_list, 
             "remove": cmd_remove, "test": cmd_test, "settings": cmd_settings, "events": cmd_events,
             "validate-event": cmd_validate_event, "config": cmd_config,
             "monitor": _lazy("cli_monitor", "cmd_monitor"), "watch": _lazy("cli_monitor", "cmd_watch"),
-            "export": _lazy("cli_transfer", "cmd_export"), "import": _lazy("cli_transfer", "cmd_import")}
+            "export": _lazy("cli_transfer", "cmd_export"), "import": _lazy("cli_transfer", "cmd_import"),
+            "signin": cmd_signin}

@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from connhub.core.oauth_spec import OAuth2Spec, oauth2_problems
+
 GROUPS = ("database", "cache", "messaging", "storage", "http-api", "devtools", "communication", "payments",
           "remote", "other")
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -303,8 +305,12 @@ class Manifest(BaseModel):
                                   "(host, port, user, password) apply when omitted.")
     credentials: dict[str, Any] = Field(description="JSON Schema (2020-12) of the credential form. "
                                         "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
-                                        "shape the form.")
+                                        "shape the form; `x-hidden: true` keeps a field out of the form (OAuth "
+                                        "refresh token, expiry) and `format: oauth2-token` draws the \"Sign in "
+                                        "with …\" row in place of a field (see `oauth2`).")
     test: HttpTest | None = Field(None, description="A declarative HTTP test, for types with no code.")
+    oauth2: OAuth2Spec | None = Field(None, description="Sign in with OAuth 2.0 (authorization code + PKCE) as "
+                                      "one authentication method beside the others.")
     events: list[EventSpec] = Field(default_factory=list, description="Events the service can send.")
 
     @field_validator("type")
@@ -366,6 +372,9 @@ class Manifest(BaseModel):
                     raise ValueError(f"url.scheme_values names scheme {scheme!r}, which is not in url_schemes")
         if self.test is not None:
             for problem in http_test_problems(self.test, self.credentials):
+                raise ValueError(problem)
+        if self.oauth2 is not None:
+            for problem in oauth2_problems(self.oauth2, self.credentials, has_test=self.test is not None):
                 raise ValueError(problem)
         return self
 

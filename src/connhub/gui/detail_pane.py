@@ -109,6 +109,13 @@ class DetailPane(QStackedWidget):
         for button in (self.test_button, self.edit_button, self.duplicate_button, self.delete_button):
             actions.addWidget(button)
         actions.addStretch(1)
+        # An OAuth sign-in that can no longer be refreshed: the edit dialog's sign-in row renews it.
+        self.reauth_button = QPushButton("Sign in again…")
+        self.reauth_button.setObjectName("reauthButton")
+        self.reauth_button.setToolTip("The sign-in expired or was revoked: sign in again (settings are kept)")
+        self.reauth_button.clicked.connect(self.edit_clicked)
+        self.reauth_button.hide()
+        actions.insertWidget(0, self.reauth_button)
 
         self.history = QListWidget()
         self.history.setAccessibleName("Test history")
@@ -148,6 +155,7 @@ class DetailPane(QStackedWidget):
         self.status_detail.setVisible(bool(detail))
         self.version.setText(record.last_server_version or "—")
         self.tags.setText(", ".join(record.tags) or "—")
+        self.reauth_button.setVisible(record.needs_reauth)
         # Kept on the record when it was saved; one saved before connhub kept them shows its type's current ones.
         events = record.events if record.events is not None else (event_records(entry) if entry else [])
         self.events.show_events(record.id, entry, events)
@@ -182,7 +190,8 @@ class DetailPane(QStackedWidget):
             self.history.addItem("Not tested yet.")
 
     def set_testing(self, testing: bool) -> None:
-        for button in (self.test_button, self.edit_button, self.duplicate_button, self.delete_button):
+        for button in (self.test_button, self.edit_button, self.duplicate_button, self.delete_button,
+                       self.reauth_button):
             button.setEnabled(not testing)
 
 

@@ -210,6 +210,9 @@ class CredentialForm(QWidget):
 
         row = _Field(spec, editor, target, form, container, label, error, help_label, group,
                      base_description=spec.description)
+        if spec.schema.get("x-hidden"):  # kept and saved, never shown (OAuth refresh token, expiry)
+            row.shown = False
+            form.setRowVisible(container, False)
         self._ordered.append(row)
         self._fields[spec.key] = row
         self._focus_chain.extend(focus)
@@ -228,6 +231,11 @@ class CredentialForm(QWidget):
     def _make_editor(self, spec: FieldSpec, parent: QWidget) -> tuple[QWidget, QWidget, list[QWidget]]:
         """(editor, widget that shows the red border, focusable widgets in tab order)."""
         kind = spec.kind
+        if spec.schema.get("format") == "oauth2-token":  # a type's "Sign in with …" row (gui/oauth.py)
+            from connhub.gui.oauth import OAuthSignIn
+
+            sign_in = OAuthSignIn(parent, title=spec.title)
+            return sign_in, sign_in, [sign_in.sign_in_button, sign_in.cancel_button]
         if kind is FieldKind.PASSWORD:
             edit = PasswordEdit(parent)
         elif kind is FieldKind.MULTILINE:
@@ -441,7 +449,7 @@ class CredentialForm(QWidget):
         raw = self._raw_values()
         for row in self._ordered:
             if row.spec.show_if:
-                visible = is_visible(row.spec, raw)
+                visible = is_visible(row.spec, raw) and not row.spec.schema.get("x-hidden")
                 if visible != row.shown:
                     row.shown = visible
                     row.layout.setRowVisible(row.container, visible)

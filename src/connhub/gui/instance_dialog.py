@@ -140,6 +140,9 @@ class InstanceDialog(QDialog):
         self.form.set_values(dict(record.config) if record else defaults(entry.specs))
         if record:
             self.form.mark_saved_secrets(set(record.secret_fields))
+        from connhub.gui.oauth import attach_sign_in
+
+        self.sign_in = attach_sign_in(self.form, hub, entry, needs_reauth=bool(record and record.needs_reauth))
         self.form.changed.connect(self._values_changed)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -490,4 +493,6 @@ class InstanceDialog(QDialog):
         if self._saving:
             return  # a save is writing (bounded by the keyring's timeout): closing now would hide its outcome
         self.cancel_test()
+        if self.sign_in is not None:
+            self.sign_in.cancel()  # closes the loopback listener
         super().reject()

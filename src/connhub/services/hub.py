@@ -278,6 +278,10 @@ class Hub:
             record.tags = _clean_tags(tags)
         if environment is not None:
             record.environment = environment or None
+        from connhub.services.oauth import signed_in_now
+
+        if signed_in_now(self.entry(record.type), split.secrets):
+            record.needs_reauth = False  # the form carries tokens of a fresh sign-in
         self.store.update(record)
         if new_mode == "session":
             self._session_secrets[record.id] = {k: v for k, v in {**remembered, **split.secrets}.items()
@@ -506,6 +510,13 @@ class Hub:
             missing = [k for k in saved_from.secret_fields if k not in secrets]
             if missing:
                 secrets.update(await loop.run_in_executor(None, self._instance_secrets, saved_from, missing))
+            from connhub.services.oauth import ReauthNeeded, refresh_saved_tokens
+
+            try:  # the saved OAuth sign-in (not one just made in the form) is refreshed as for a saved test
+                secrets = await refresh_saved_tokens(self, saved_from, split.config, split.secrets, secrets)
+            except ReauthNeeded as exc:
+                return TestResult(ok=False, message=str(exc), error_class=ErrorClass.AUTH, failed_stage="auth",
+                                  hint="Use \"Sign in again\": the instance and its settings are kept.")
         timeout = timeout or await loop.run_in_executor(None, lambda: self.default_timeout)
         try:  # the type's app-level settings (Settings, `connhub config`) go along, instance values first
             app_config, app_secrets = await loop.run_in_executor(None, self.app_values_for_test, type_name)
@@ -518,15 +529,24 @@ class Hub:
                             on_stage: Callable[[str], None] | None = None) -> TestResult:
         """Test a saved instance and record the outcome in its history."""
         loop = asyncio.get_running_loop()
+        from connhub.core.oauth import OAuthError
+        from connhub.services.oauth import ReauthNeeded, refresh_if_needed
         from connhub.storage.vault import VaultError
 
         try:
             secrets = await loop.run_in_executor(None, self._instance_secrets, record)
             app_config, app_secrets = await loop.run_in_executor(None, self.app_values_for_test, record.type)
+            secrets = await refresh_if_needed(self, record, secrets)  # OAuth: an expiring token is renewed first
         except (VaultError, SecretsNeeded) as exc:
             result = _config_failure(str(exc), "secrets")
         except ConfigError as exc:
             result = _config_failure(str(exc), "settings")
+        except ReauthNeeded as exc:
+            result = TestResult(ok=False, message=str(exc), error_class=ErrorClass.AUTH, failed_stage="auth",
+                                hint="Use \"Sign in again\": the instance and its settings are kept.")
+        except OAuthError as exc:
+            result = TestResult(ok=False, message=str(exc), error_class=ErrorClass.UNKNOWN, failed_stage="auth",
+                                hint=HINTS[ErrorClass.UNKNOWN])
         else:
             if timeout is None:
                 timeout = await loop.run_in_executor(None, lambda: self.default_timeout)

@@ -58,7 +58,9 @@ class HttpIntegration(Integration):
         url = _join(base, path)
         params = _fill_templates(test.query, config)  # never secrets: the validator keeps them out of URLs
         headers = {"User-Agent": USER_AGENT}
-        headers.update(_fill_templates(test.headers, {**config, **secrets}))
+        oauth = self.manifest.oauth2
+        signed_in = oauth is not None and oauth.headers and config.get(oauth.method_field) == oauth.method_value
+        headers.update(_fill_templates(oauth.headers if signed_in else test.headers, {**config, **secrets}))
         headers.update(_extra_headers(config.get("headers")))
         auth = _auth(config, secrets, headers)
         if test.basic_auth is not None:
