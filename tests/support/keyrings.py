@@ -56,6 +56,10 @@ class MemoryKeyring(_Recording, keyring.backend.KeyringBackend):
         except KeyError:
             raise PasswordDeleteError(f"no password for {username!r} in {service!r}") from None
 
+    def list_users(self, service: str) -> list[str]:
+        """User names under `service`: lets connhub's vault list items, as it does on the Secret Service."""
+        return [user for (svc, user) in self.entries if svc == service]
+
     def secrets_of(self, service: str = "connhub") -> dict[str, str]:
         """{username: password} stored under `service`."""
         return {user: password for (svc, user), password in self.entries.items() if svc == service}

@@ -22,6 +22,7 @@ from connhub.core.manifest import EventSpec
 from connhub.core.results import TestResult
 from connhub.core.urls import ParsedUrl, parse_url, url_field_keys
 from connhub.plugins.registry import Registry, TypeEntry
+from connhub.services import reconcile as recovery
 from connhub.services.events import PayloadError, event_records, validate_payload
 from connhub.services.testing import DEFAULT_TIMEOUT, run_test
 from connhub.storage.repository import (
@@ -180,14 +181,18 @@ class Hub:
                                 environment=environment, events=event_records(self.entry(type_name)))
         if self.store.name_taken(name, self.workspace):
             raise NameTaken(name, self.workspace)
+        if split.secrets:
+            self.vault.ensure_usable()  # refuse an insecure keyring before anything is written
+        # Secret first, row second, noted in the journal: see services/reconcile.py.
+        recovery.note(self, record.id, split.secrets)
         try:
             self.vault.store(record.id, split.secrets)
             self.store.add(record)
-        except BaseException:
-            # A keyring that failed half-way, or a row that could not be written: leave no orphan secret.
-            with contextlib.suppress(Exception):
-                self.vault.delete(record.id, split.secrets)
-            raise
+        finally:
+            # Done: nothing to remove. Failed (a keyring that gave up half-way, a row that could not be
+            # written): the secrets no row claims are removed, so no orphan is left.
+            if split.secrets:
+                recovery.settle_quietly(self, record.id, split.secrets)
         log.info("created instance %s (%s)", record.id, type_name)
         return record
 
@@ -206,7 +211,23 @@ class Hub:
         split = self.split(record.type, values)
         active = active_keys(instance_specs(self.entry(record.type)), values)
         kept = {k for k in saved if k in active}
-        self.vault.store(record.id, split.secrets)
+        dropped = saved - kept - set(split.secrets)
+        added = set(split.secrets) - saved
+        if split.secrets:
+            self.vault.ensure_usable()
+        # New secrets first, row second, dropped secrets last; what a crash could strand is noted first.
+        recovery.note(self, record.id, added | dropped)
+        try:
+            self.vault.store(record.id, split.secrets)
+            record = self._write_update(record, split, kept, tags, environment)
+        finally:
+            if added | dropped:  # removes the dropped secrets, or the added ones if the row was not written
+                recovery.settle_quietly(self, record.id, added | dropped)
+        log.info("updated instance %s", record.id)
+        return record
+
+    def _write_update(self, record: InstanceRecord, split: Split, kept: set[str], tags: list[str] | None,
+                      environment: str | None) -> InstanceRecord:
         record.config = split.config
         record.secret_fields = sorted(kept | set(split.secrets))
         record.summary = self.summary(record.type, split.config)
@@ -215,10 +236,7 @@ class Hub:
             record.tags = list(tags)
         if environment is not None:
             record.environment = environment or None
-        self.store.update(record)
-        self.vault.delete(record.id, saved - set(record.secret_fields))
-        log.info("updated instance %s", record.id)
-        return record
+        return self.store.update(record)
 
     def duplicate(self, instance_id: str, name: str | None = None) -> InstanceRecord:
         source = self.store.get(instance_id)
@@ -228,12 +246,13 @@ class Hub:
                               workspace=source.workspace, summary=source.summary, tags=list(source.tags),
                               environment=source.environment,
                               events=None if source.events is None else [dict(e) for e in source.events])
-        self.vault.store(copy.id, secrets)
+        recovery.note(self, copy.id, secrets)
         try:
+            self.vault.store(copy.id, secrets)
             self.store.add(copy)
-        except BaseException:
-            self.vault.delete(copy.id, secrets)
-            raise
+        finally:
+            if secrets:
+                recovery.settle_quietly(self, copy.id, secrets)
         log.info("duplicated instance %s as %s", source.id, copy.id)
         return copy
 
@@ -245,11 +264,22 @@ class Hub:
         return candidate
 
     def delete(self, instance_id: str) -> None:
-        """Keyring entries first: if the keyring refuses, the instance stays and nothing is lost."""
+        """Row first, keyring entries second (services/reconcile.py): a crash in between leaves an unclaimed
+        item that the journal lets the next start remove, never a row whose secret is gone. The keyring is
+        asked first, so a locked or missing one refuses before anything changes and the instance stays."""
         record = self.store.get(instance_id)
-        self.vault.delete(record.id, record.secret_fields)
+        if record.secret_fields:
+            self.vault.ping()
+        recovery.note(self, record.id, record.secret_fields)
         self.store.delete(record.id)
+        if record.secret_fields:
+            recovery.settle_quietly(self, record.id, record.secret_fields)
         log.info("deleted instance %s", record.id)
+
+    def reconcile(self, check_missing: bool = True) -> recovery.ReconcileReport:
+        """Repair what a crashed or killed process left between the database and the keyring (see
+        services/reconcile.py). Cheap when nothing crashed: one query, and one keyring listing if asked."""
+        return recovery.reconcile(self, check_missing)
 
     def secrets_of(self, record: InstanceRecord) -> dict[str, str]:
         return self.vault.fetch(record.id, record.secret_fields)

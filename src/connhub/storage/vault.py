@@ -115,6 +115,29 @@ class SecretVault:
             except PasswordDeleteError:
                 pass  # already gone: deleting is idempotent
 
+    def ping(self) -> None:
+        """Ask the keyring something harmless (a user name no item has): raises VaultError when it is absent,
+        insecure, locked or hanging. Lets a delete refuse before it changes the database."""
+        self.ensure_usable()
+        self._call(self.backend.get_password, SERVICE, "connhub-ping")
+
+    def list_users(self) -> set[str] | None:
+        """Keyring user names of every connhub item (never their secrets), or None when this backend cannot
+        list its items (keyring's API has no listing: only the Secret Service, searched by attribute, and
+        backends that offer `list_users(service)` can)."""
+        self.ensure_usable()
+        backend = self.backend
+        lister = getattr(backend, "list_users", None)
+        if callable(lister):
+            return set(self._call(lister, SERVICE))
+        try:
+            from keyring.backends import SecretService
+        except ImportError:  # pragma: no cover - keyring always ships it
+            return None
+        if isinstance(backend, SecretService.Keyring):
+            return set(self._call(_secret_service_users, backend))
+        return None
+
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run one keyring call on a daemon thread; give up after `timeout` seconds."""
         from keyring.errors import KeyringLocked, NoKeyringError, PasswordDeleteError
@@ -158,6 +181,17 @@ def default_backend() -> Any:
 
     chosen = keyring_backend()
     return chosen if chosen is not None else keyring.get_keyring()
+
+
+def _secret_service_users(backend: Any) -> list[str]:
+    """One search by attribute (service=connhub), then each item's attributes: no secret is unlocked or read."""
+    from contextlib import closing
+
+    scheme = backend.schemes[backend.scheme]
+    collection = backend.get_preferred_collection()
+    with closing(collection.connection):
+        return [item.get_attributes().get(scheme["username"], "")
+                for item in collection.search_items({scheme["service"]: SERVICE})]
 
 
 def _user(instance_id: str, key: str) -> str:
