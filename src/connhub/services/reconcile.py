@@ -81,10 +81,9 @@ def settle(hub: Hub, instance_id: str, keys: Iterable[str] | None = None) -> lis
         claimed = set(hub.store.get(instance_id).secret_fields)
     except InstanceNotFound:
         claimed = set()
-    unclaimed = sorted(keys - claimed)
-    hub.vault.delete(instance_id, unclaimed)
+    removed = hub.vault.delete(instance_id, sorted(keys - claimed))
     hub.store.journal_clear(instance_id)
-    return [f"{instance_id}:{key}" for key in unclaimed]
+    return [f"{instance_id}:{key}" for key in removed]
 
 
 def settle_quietly(hub: Hub, instance_id: str, keys: Iterable[str]) -> None:

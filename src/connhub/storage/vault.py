@@ -102,18 +102,22 @@ class SecretVault:
                 found[key] = value
         return found
 
-    def delete(self, instance_id: str, keys: Iterable[str]) -> None:
+    def delete(self, instance_id: str, keys: Iterable[str]) -> list[str]:
+        """Remove these items; returns the keys that were there (deleting is idempotent)."""
         from keyring.errors import PasswordDeleteError
 
         keys = list(keys)
         if not keys:
-            return
+            return []
         self.ensure_usable()
+        removed = []
         for key in keys:
             try:
                 self._call(self.backend.delete_password, SERVICE, _user(instance_id, key))
+                removed.append(key)
             except PasswordDeleteError:
-                pass  # already gone: deleting is idempotent
+                pass  # already gone
+        return removed
 
     def ping(self) -> None:
         """Ask the keyring something harmless (a user name no item has): raises VaultError when it is absent,
