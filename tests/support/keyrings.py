@@ -114,6 +114,9 @@ class LockedKeyring(_Recording, keyring.backend.KeyringBackend):
     def delete_password(self, service: str, username: str):
         self._locked("delete", service, username)
 
+    def list_users(self, service: str):
+        self._locked("list", service, "")
+
 
 class HangingKeyring(MemoryKeyring):
     """Every call blocks (an unlock prompt nobody answers) until `release()` or `hang_for` seconds pass,

@@ -131,7 +131,8 @@ class MainWindow(QMainWindow):
 
         self.reload()
         self._restore_geometry()
-        spawn(self.check_keyring())
+        self._keyring_check = spawn(self.check_keyring())
+        spawn(self.reconcile_keyring())
 
     # --- set-up ---------------------------------------------------------------------------------------
 
@@ -258,6 +259,19 @@ class MainWindow(QMainWindow):
         self.banner.setText(f"⚠ Secrets cannot be saved: {status.problem}" if status.problem else "")
         self.banner.setVisible(bool(status.problem))
         return status
+
+    async def reconcile_keyring(self):
+        """Repair what a killed process left between the database and the keyring (services/reconcile.py), off
+        the GUI thread; secrets the keyring lost, or a locked keyring, are said in the banner."""
+        report = await background(self.hub.reconcile)
+        await self._keyring_check  # its banner first: this one only adds to it
+        if report.missing:
+            self.reload()
+        text = report.user_message() or (f"⚠ {report.keyring_problem}" if report.keyring_problem else "")
+        if text and not self.banner.isVisible():
+            self.banner.setText(text if text.startswith("⚠") else f"⚠ {text}")
+            self.banner.show()
+        return report
 
     # --- actions --------------------------------------------------------------------------------------
 

@@ -55,8 +55,10 @@ class ReconcileReport:
     removed: list[str] = field(default_factory=list)
     #: {instance name: [fields]} whose secret the keyring no longer has; they are now marked.
     missing: dict[str, list[str]] = field(default_factory=dict)
-    #: Why a part was skipped (keyring unusable, or it cannot list its items), for the log and the user.
+    #: Why a part was skipped (keyring unusable, or it cannot list its items), for the log.
     skipped: list[str] = field(default_factory=list)
+    #: The keyring refused while checking (locked, not answering): the message to show the user.
+    keyring_problem: str | None = None
 
     def user_message(self) -> str | None:
         if not self.missing:
@@ -114,6 +116,7 @@ def reconcile(hub: Hub, check_missing: bool = True) -> ReconcileReport:
                     report.settled.append(instance_id)
                 except VaultError as exc:
                     report.skipped.append(f"clean-up of {instance_id} kept for later: {exc}")
+                    report.keyring_problem = str(exc)
                     break  # the keyring is not answering: do not wait out its timeout once per note
     if check_missing:
         _mark_missing(hub, report, busy=set(journal) - set(dead))
@@ -135,6 +138,7 @@ def _mark_missing(hub: Hub, report: ReconcileReport, busy: set[str]) -> None:
         listed = hub.vault.list_users()
     except VaultError as exc:
         report.skipped.append(f"secrets not checked: {exc}")
+        report.keyring_problem = str(exc)
         return
     if listed is None:
         report.skipped.append("secrets not checked: this keyring cannot list its items")

@@ -188,12 +188,21 @@ def default_backend() -> Any:
 
 
 def _secret_service_users(backend: Any) -> list[str]:
-    """One search by attribute (service=connhub), then each item's attributes: no secret is unlocked or read."""
+    """One search by attribute (service=connhub), then each item's attributes: no secret is read, and a locked
+    collection is reported as locked instead of prompting to unlock it."""
     from contextlib import closing
 
+    import secretstorage
+    from keyring.errors import KeyringLocked
+
     scheme = backend.schemes[backend.scheme]
-    collection = backend.get_preferred_collection()
-    with closing(collection.connection):
+    bus = secretstorage.dbus_init()
+    preferred = getattr(backend, "preferred_collection", None)
+    collection = (secretstorage.Collection(bus, preferred) if preferred
+                  else secretstorage.get_default_collection(bus))
+    with closing(bus):
+        if collection.is_locked():  # say so, rather than pop an unlock prompt at start-up
+            raise KeyringLocked("the collection is locked")
         return [item.get_attributes().get(scheme["username"], "")
                 for item in collection.search_items({scheme["service"]: SERVICE})]
 
