@@ -150,6 +150,10 @@ class HangingKeyring(MemoryKeyring):
         self._hang()
         super().delete_password(service, username)
 
+    def list_users(self, service: str) -> list[str]:
+        self._hang()
+        return super().list_users(service)
+
 
 class PlaintextLikeKeyring(MemoryKeyring):
     """Looks like keyrings.alt's PlaintextKeyring (module `keyrings.alt.file`, class `PlaintextKeyring`,
