@@ -37,7 +37,7 @@ from connhub.gui.tasks import (
 )
 from connhub.gui.type_picker import TypePicker
 from connhub.services.hub import Hub
-from connhub.storage.repository import InstanceRecord
+from connhub.storage.repository import InstanceNotFound, InstanceRecord
 from connhub.storage.vault import VaultError, VaultStatus
 
 STYLE = """
@@ -385,6 +385,12 @@ class MainWindow(QMainWindow):
         except asyncio.CancelledError:
             if mine():
                 panel.show_cancelled()
+            return None
+        except InstanceNotFound:  # removed by another window or `connhub remove` meanwhile
+            self.model.remove(record.id)
+            self._update_empty_state()
+            self._current_changed()
+            self.statusBar().showMessage(f"{record.name} was deleted elsewhere", 6000)
             return None
         finally:
             if mine():

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from connhub.services.testing import DEFAULT_TIMEOUT, run_test
 from connhub.storage.repository import (
     DEFAULT_WORKSPACE,
     AppSettings,
+    EditConflict,
     InstanceRecord,
     InstanceStore,
     NameTaken,
@@ -197,9 +199,17 @@ class Hub:
         return record
 
     def update(self, instance_id: str, values: dict[str, Any], name: str | None = None,
-               tags: list[str] | None = None, environment: str | None = None) -> InstanceRecord:
-        """Secrets absent from `values` keep their saved value; secrets of hidden fields are removed."""
+               tags: list[str] | None = None, environment: str | None = None,
+               expected_updated_at: datetime | None = None) -> InstanceRecord:
+        """Secrets absent from `values` keep their saved value; secrets of hidden fields are removed.
+
+        `expected_updated_at` (the editor's copy) turns a silent lost update into EditConflict when another
+        window or process saved the instance meanwhile. Checked before anything is written; a save landing in
+        the few milliseconds between the check and the write still wins silently (SQLite offers no
+        compare-and-swap across the keyring write without holding a write lock over it)."""
         record = self.store.get(instance_id)
+        if expected_updated_at is not None and record.updated_at != expected_updated_at:
+            raise EditConflict(record)
         saved = set(record.secret_fields)
         errors = self.validate(record.type, values, saved_secrets=saved)
         if errors:

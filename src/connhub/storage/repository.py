@@ -29,6 +29,16 @@ class InstanceNotFound(LookupError):
         super().__init__(f"No instance named {ref!r} (see `connhub list`)")
 
 
+class EditConflict(RuntimeError):
+    """The instance changed (another window, another process) since the editor read it. `current` is how it
+    is now, so the user can look, and save again to replace it knowingly."""
+
+    def __init__(self, current: InstanceRecord):
+        self.current = current
+        super().__init__(f"{current.name!r} was changed elsewhere (another window or a connhub command) after you "
+                         "opened it")
+
+
 @dataclass
 class InstanceRecord:
     name: str
