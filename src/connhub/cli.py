@@ -144,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     hub = Hub(workspace=" ".join(args.workspace.split()) or "default")
     setup_logging(hub.data_dir)
     try:
+        if args.command in RECONCILING:
+            _reconcile(hub)
         return COMMANDS[args.command](hub, args)
     except UsageError as exc:
         print(f"connhub: {exc}", file=sys.stderr)
@@ -163,6 +165,19 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     finally:
         hub.close()
+
+
+#: Commands that read or write instances settle first what a killed connhub left behind (services/reconcile.py).
+RECONCILING = {"list", "show", "add", "remove", "test"}
+
+
+def _reconcile(hub) -> None:
+    """The journal part only: one query, no keyring call unless a process died mid-operation. The keyring
+    listing (secrets lost outside connhub) is left to the window, which can show it."""
+    try:
+        hub.reconcile(check_missing=False)
+    except Exception as exc:  # noqa: BLE001 - a repair that cannot run must not stop the command
+        print(f"connhub: warning: could not check the keyring journal ({type(exc).__name__})", file=sys.stderr)
 
 
 def cmd_types(hub, args) -> int:

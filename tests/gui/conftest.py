@@ -6,6 +6,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+import shiboken6  # noqa: E402
 
 from connhub.gui.main_window import MainWindow  # noqa: E402
 from connhub.plugins.registry import Registry  # noqa: E402
@@ -54,9 +55,12 @@ def make_window(qtbot, qloop, tmp_path, memory_keyring):
         return window
 
     yield make
+    # pytest-qt has closed the windows (qtbot.addWidget) and asked Qt to delete them; the first event loop run
+    # below may do it, so a window is only closed here if it still exists.
     settle(qtbot, qloop)
     for hub, window in made:
-        window.close()
+        if shiboken6.isValid(window):
+            window.close()
     settle(qtbot, qloop)
     for hub, _window in made:
         hub.close()

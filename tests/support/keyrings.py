@@ -56,6 +56,10 @@ class MemoryKeyring(_Recording, keyring.backend.KeyringBackend):
         except KeyError:
             raise PasswordDeleteError(f"no password for {username!r} in {service!r}") from None
 
+    def list_users(self, service: str) -> list[str]:
+        """User names under `service`: lets connhub's vault list items, as it does on the Secret Service."""
+        return [user for (svc, user) in self.entries if svc == service]
+
     def secrets_of(self, service: str = "connhub") -> dict[str, str]:
         """{username: password} stored under `service`."""
         return {user: password for (svc, user), password in self.entries.items() if svc == service}
@@ -110,6 +114,9 @@ class LockedKeyring(_Recording, keyring.backend.KeyringBackend):
     def delete_password(self, service: str, username: str):
         self._locked("delete", service, username)
 
+    def list_users(self, service: str):
+        self._locked("list", service, "")
+
 
 class HangingKeyring(MemoryKeyring):
     """Every call blocks (an unlock prompt nobody answers) until `release()` or `hang_for` seconds pass,
@@ -142,6 +149,10 @@ class HangingKeyring(MemoryKeyring):
     def delete_password(self, service: str, username: str):
         self._hang()
         super().delete_password(service, username)
+
+    def list_users(self, service: str) -> list[str]:
+        self._hang()
+        return super().list_users(service)
 
 
 class PlaintextLikeKeyring(MemoryKeyring):

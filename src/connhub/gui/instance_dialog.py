@@ -41,7 +41,7 @@ from connhub.gui.test_panel import TestPanel
 from connhub.gui.widgets import PasswordEdit
 from connhub.plugins.registry import TypeEntry
 from connhub.services.hub import ENVIRONMENTS, Hub, InvalidValues
-from connhub.storage.repository import InstanceRecord, NameTaken
+from connhub.storage.repository import EditConflict, InstanceNotFound, InstanceRecord, NameTaken
 from connhub.storage.vault import VaultError
 
 
@@ -445,7 +445,8 @@ class InstanceDialog(QDialog):
         self._saving = True
         try:
             if self.record:
-                saved = await background(self.hub.update, self.record.id, values, name=name, **details)
+                saved = await background(self.hub.update, self.record.id, values, name=name,
+                                         expected_updated_at=self.record.updated_at, **details)
             else:
                 saved = await background(self.hub.create, self.entry.type, name, values, **details)
         except NameTaken as exc:
@@ -457,6 +458,15 @@ class InstanceDialog(QDialog):
             return None
         except VaultError as exc:
             show_error(self, "Secrets not saved", f"{exc}\n\nNothing was saved.")
+            return None
+        except EditConflict as exc:
+            self.record = exc.current  # the next Save replaces what is there now, knowingly
+            show_error(self, "Changed elsewhere", f"{_sentence(str(exc))}.\n\nYour changes were not saved. Save "
+                       "again to replace the other changes with yours, or Cancel to keep them.")
+            return None
+        except InstanceNotFound:
+            show_error(self, "Not saved", f"“{self.record.name}” was deleted elsewhere (another window or "
+                       "`connhub remove`) after you opened it. Nothing was saved.")
             return None
         finally:
             self._saving = False

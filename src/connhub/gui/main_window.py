@@ -43,7 +43,7 @@ from connhub.gui.tasks import (
 from connhub.gui.transfer import install_transfer_actions
 from connhub.gui.type_picker import TypePicker
 from connhub.services.hub import Hub, InvalidValues
-from connhub.storage.repository import InstanceRecord, NameTaken
+from connhub.storage.repository import InstanceNotFound, InstanceRecord, NameTaken
 from connhub.storage.vault import VaultError, VaultStatus
 
 STYLE = """
@@ -162,7 +162,8 @@ class MainWindow(QMainWindow):
         self.monitoring = monitoring.install(self)
         self.reload()
         self._restore_geometry()
-        spawn(self.check_keyring())
+        self._keyring_check = spawn(self.check_keyring())
+        spawn(self.reconcile_keyring())
         spawn(self.refresh_workspaces())
 
     # --- set-up ---------------------------------------------------------------------------------------
@@ -279,7 +280,9 @@ class MainWindow(QMainWindow):
         self.workspace_box.setCurrentIndex(self.workspace_box.findData(self.hub.workspace))
 
     async def refresh_workspaces(self) -> None:
-        self._fill_workspaces(await background(self.hub.workspaces))
+        names = await background(self.hub.workspaces)
+        if shiboken6.isValid(self):  # the window may be gone by the time the database answers
+            self._fill_workspaces(names)
 
     def _workspace_chosen(self, index: int) -> None:
         name = self.workspace_box.itemData(index)
@@ -431,6 +434,19 @@ class MainWindow(QMainWindow):
         self.banner.setText(f"⚠ Secrets cannot be saved: {status.problem}" if status.problem else "")
         self.banner.setVisible(bool(status.problem))
         return status
+
+    async def reconcile_keyring(self):
+        """Repair what a killed process left between the database and the keyring (services/reconcile.py), off
+        the GUI thread; secrets the keyring lost, or a locked keyring, are said in the banner."""
+        report = await background(self.hub.reconcile)
+        await self._keyring_check  # its banner first: this one only adds to it
+        if report.missing:
+            self.reload()
+        text = report.user_message() or (f"⚠ {report.keyring_problem}" if report.keyring_problem else "")
+        if text and not self.banner.isVisible():
+            self.banner.setText(text if text.startswith("⚠") else f"⚠ {text}")
+            self.banner.show()
+        return report
 
     # --- actions --------------------------------------------------------------------------------------
 
@@ -612,6 +628,12 @@ class MainWindow(QMainWindow):
         except asyncio.CancelledError:
             if mine():
                 panel.show_cancelled()
+            return None
+        except InstanceNotFound:  # removed by another window or `connhub remove` meanwhile
+            self.model.remove(record.id)
+            self._update_empty_state()
+            self._current_changed()
+            self.statusBar().showMessage(f"{record.name} was deleted elsewhere", 6000)
             return None
         finally:
             if mine():

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -23,11 +24,13 @@ from connhub.core.manifest import EventSpec
 from connhub.core.results import TestResult
 from connhub.core.urls import ParsedUrl, parse_url, url_field_keys
 from connhub.plugins.registry import Registry, TypeEntry
+from connhub.services import reconcile as recovery
 from connhub.services.events import PayloadError, event_records, validate_payload
 from connhub.services.testing import DEFAULT_TIMEOUT, run_test
 from connhub.storage.repository import (
     DEFAULT_WORKSPACE,
     AppSettings,
+    EditConflict,
     InstanceRecord,
     InstanceStore,
     NameTaken,
@@ -224,25 +227,36 @@ class Hub:
             self._session_secrets[record.id] = dict(split.secrets)
             log.info("created instance %s (%s), secrets asked every time", record.id, type_name)
             return record
+        if split.secrets:
+            self.vault.ensure_usable()  # refuse an insecure keyring before anything is written
+        # Secret first, row second, noted in the journal: see services/reconcile.py.
+        recovery.note(self, record.id, split.secrets)
         try:
             self.vault.store(record.id, split.secrets)
             self.store.add(record)
-        except BaseException:
-            # A keyring that failed half-way, or a row that could not be written: leave no orphan secret.
-            with contextlib.suppress(Exception):
-                self.vault.delete(record.id, split.secrets)
-            raise
+        finally:
+            # Done: nothing to remove. Failed (a keyring that gave up half-way, a row that could not be
+            # written): the secrets no row claims are removed, so no orphan is left.
+            if split.secrets:
+                recovery.settle_quietly(self, record.id, split.secrets)
         log.info("created instance %s (%s)", record.id, type_name)
         return record
 
     def update(self, instance_id: str, values: dict[str, Any], name: str | None = None,
                tags: list[str] | None = None, environment: str | None = None,
-               secret_mode: str | None = None) -> InstanceRecord:
+               secret_mode: str | None = None, expected_updated_at: datetime | None = None) -> InstanceRecord:
         """Secrets absent from `values` keep their saved value; secrets of hidden fields are removed.
 
         Switching to "session" removes the secrets from the keyring (they stay in memory for this session);
-        switching back to "keyring" saves the ones known now, so a required one must be given or remembered."""
+        switching back to "keyring" saves the ones known now, so a required one must be given or remembered.
+
+        `expected_updated_at` (the editor's copy) turns a silent lost update into EditConflict when another
+        window or process saved the instance meanwhile. Checked before anything is written; a save landing in
+        the few milliseconds between the check and the write still wins silently (SQLite offers no
+        compare-and-swap across the keyring write without holding a write lock over it)."""
         record = self.store.get(instance_id)
+        if expected_updated_at is not None and record.updated_at != expected_updated_at:
+            raise EditConflict(record)
         old_mode = record.secret_mode
         new_mode = secret_mode or old_mode
         _check_choice("secret_mode", new_mode, SECRET_MODES)
@@ -260,20 +274,42 @@ class Hub:
         split = self.split(record.type, values)
         active = active_keys(instance_specs(self.entry(record.type)), values)
         kept = {k for k in saved if k in active}
-        if old_mode == "keyring" and new_mode == "session":  # carried into memory, then off the keyring
-            remembered = {**self.vault.fetch(record.id, kept), **remembered}
-        elif old_mode == "session" and new_mode == "keyring":
-            kept = {k for k in kept if k in remembered}
-        to_keyring = split.secrets
+        in_keyring = saved if old_mode == "keyring" else set()
+        to_keyring: dict[str, str] = {}
         if new_mode == "keyring":
-            if old_mode == "session":
-                to_keyring = {**{k: remembered[k] for k in kept}, **split.secrets}
+            if old_mode == "session":  # what this session knows goes to the keyring; the rest is not kept
+                kept = {k for k in kept if k in remembered}
+                to_keyring = {k: remembered[k] for k in kept}
+            to_keyring.update(split.secrets)
+        elif old_mode == "keyring":  # carried into memory, then off the keyring
+            remembered = {**self.vault.fetch(record.id, kept), **remembered}
+        stays = (kept | set(split.secrets)) if new_mode == "keyring" else set()
+        added, dropped = set(to_keyring) - in_keyring, in_keyring - stays
+        if to_keyring:
+            self.vault.ensure_usable()
+        # New secrets first, row second, dropped secrets last; what a crash could strand is noted first.
+        recovery.note(self, record.id, added | dropped)
+        try:
             self.vault.store(record.id, to_keyring)
+            record = self._write_update(record, split, kept, tags, environment, new_mode)
+        finally:
+            if added | dropped:  # removes the dropped secrets, or the added ones if the row was not written
+                recovery.settle_quietly(self, record.id, added | dropped)
+        if new_mode == "session":
+            self._session_secrets[record.id] = {k: v for k, v in {**remembered, **split.secrets}.items()
+                                                if k in record.secret_fields}
+        else:
+            self._session_secrets.pop(record.id, None)
+        log.info("updated instance %s", record.id)
+        return record
+
+    def _write_update(self, record: InstanceRecord, split: Split, kept: set[str], tags: list[str] | None,
+                      environment: str | None, secret_mode: str) -> InstanceRecord:
         record.config = split.config
         record.secret_fields = sorted(kept | set(split.secrets))
         record.summary = self.summary(record.type, split.config)
         record.events = event_records(self.entry(record.type))  # a save takes the type's events as they are now
-        record.secret_mode = new_mode
+        record.secret_mode = secret_mode
         if tags is not None:
             record.tags = _clean_tags(tags)
         if environment is not None:
@@ -282,16 +318,7 @@ class Hub:
 
         if signed_in_now(self.entry(record.type), split.secrets):
             record.needs_reauth = False  # the form carries tokens of a fresh sign-in
-        self.store.update(record)
-        if new_mode == "session":
-            self._session_secrets[record.id] = {k: v for k, v in {**remembered, **split.secrets}.items()
-                                                if k in record.secret_fields}
-            self.vault.delete(record.id, saved if old_mode == "keyring" else ())
-        else:
-            self._session_secrets.pop(record.id, None)
-            self.vault.delete(record.id, (saved if old_mode == "keyring" else set()) - set(record.secret_fields))
-        log.info("updated instance %s", record.id)
-        return record
+        return self.store.update(record)
 
     def rename(self, instance_id: str, name: str) -> InstanceRecord:
         """A new name only: no secret is read or written."""
@@ -357,12 +384,13 @@ class Hub:
             self.store.add(copy)
             self._session_secrets[copy.id] = secrets
             return copy
-        self.vault.store(copy.id, secrets)
+        recovery.note(self, copy.id, secrets)
         try:
+            self.vault.store(copy.id, secrets)
             self.store.add(copy)
-        except BaseException:
-            self.vault.delete(copy.id, secrets)
-            raise
+        finally:
+            if secrets:
+                recovery.settle_quietly(self, copy.id, secrets)
         log.info("duplicated instance %s as %s", source.id, copy.id)
         return copy
 
@@ -374,12 +402,18 @@ class Hub:
         return candidate
 
     def delete(self, instance_id: str) -> None:
-        """Keyring entries first: if the keyring refuses, the instance stays and nothing is lost."""
+        """Row first, keyring entries second (services/reconcile.py): a crash in between leaves an unclaimed
+        item that the journal lets the next start remove, never a row whose secret is gone. The keyring is
+        asked first, so a locked or missing one refuses before anything changes and the instance stays."""
         record = self.store.get(instance_id)
-        if record.secret_mode == "keyring":
-            self.vault.delete(record.id, record.secret_fields)
+        keys = record.secret_fields if record.secret_mode == "keyring" else []
+        if keys:
+            self.vault.ping()
+        recovery.note(self, record.id, keys)
         self._session_secrets.pop(record.id, None)
         self.store.delete(record.id)
+        if keys:
+            recovery.settle_quietly(self, record.id, keys)
         log.info("deleted instance %s", record.id)
 
     def set_monitoring(self, instance_id: str, enabled: bool, interval_min: int | None = None) -> InstanceRecord:
@@ -400,6 +434,11 @@ class Hub:
         log.info("monitoring of %s: %s every %s min", record.id, "on" if record.monitor_enabled else "off",
                  record.monitor_interval_min)
         return record
+
+    def reconcile(self, check_missing: bool = True) -> recovery.ReconcileReport:
+        """Repair what a crashed or killed process left between the database and the keyring (see
+        services/reconcile.py). Cheap when nothing crashed: one query, and one keyring listing if asked."""
+        return recovery.reconcile(self, check_missing)
 
     def secrets_of(self, record: InstanceRecord) -> dict[str, str]:
         """The saved secrets (from the keyring, or this session's memory for an "ask every time" instance)."""

@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from connhub.storage.models import AppSettingRow, InstanceRow, SettingRow, TestRunRow
 
 DEFAULT_WORKSPACE = "default"
+#: Settings rows `keyring-journal:<instance id>`: see InstanceStore.journal_put.
+JOURNAL_PREFIX = "keyring-journal:"
 
 
 class NameTaken(ValueError):
@@ -25,6 +27,16 @@ class NameTaken(ValueError):
 class InstanceNotFound(LookupError):
     def __init__(self, ref: str):
         super().__init__(f"No instance named {ref!r} (see `connhub list`)")
+
+
+class EditConflict(RuntimeError):
+    """The instance changed (another window, another process) since the editor read it. `current` is how it
+    is now, so the user can look, and save again to replace it knowingly."""
+
+    def __init__(self, current: InstanceRecord):
+        self.current = current
+        super().__init__(f"{current.name!r} was changed elsewhere (another window or a connhub command) after you "
+                         "opened it")
 
 
 @dataclass
@@ -228,6 +240,49 @@ class InstanceStore:
         with self._session() as session:
             session.merge(SettingRow(key=key, value=value))
             session.commit()
+
+    # --- the keyring journal: secrets being written or removed (see services/reconcile.py) ------------
+
+    def journal_put(self, instance_id: str, entry: dict[str, Any]) -> None:
+        """Note, before touching the keyring, which of an instance's keyring items an operation may leave
+        behind; merged with a note already there (an edit while an earlier one is still unsettled)."""
+        import json
+
+        key = JOURNAL_PREFIX + instance_id
+        with self._session() as session:
+            row = session.get(SettingRow, key)
+            if row is not None:
+                old = json.loads(row.value)
+                entry = {**entry, "fields": sorted(set(old.get("fields", [])) | set(entry.get("fields", [])))}
+            session.merge(SettingRow(key=key, value=json.dumps(entry)))
+            session.commit()
+
+    def journal(self) -> dict[str, dict[str, Any]]:
+        """{instance id: note} of every operation not yet settled; one indexed query, usually empty."""
+        import json
+
+        with self._session() as session:
+            rows = session.scalars(select(SettingRow).where(SettingRow.key.startswith(JOURNAL_PREFIX))).all()
+        return {row.key[len(JOURNAL_PREFIX):]: json.loads(row.value) for row in rows}
+
+    def journal_clear(self, instance_id: str) -> None:
+        with self._session() as session:
+            session.execute(delete(SettingRow).where(SettingRow.key == JOURNAL_PREFIX + instance_id))
+            session.commit()
+
+    def drop_secret_fields(self, instance_id: str, keys: set[str], message: str) -> InstanceRecord | None:
+        """The keyring lost these secrets: stop claiming them (the edit form then asks for them again) and say
+        so in the instance's status. None if the instance is gone or no longer claims any of them."""
+        with self._session() as session:
+            row = session.get(InstanceRow, instance_id)
+            if row is None or not keys & set(row.secret_fields):
+                return None
+            row.secret_fields = [k for k in row.secret_fields if k not in keys]
+            row.status = "failing"
+            row.last_error_class = "config"
+            row.last_message = message
+            session.commit()
+            return _record(row)
 
     # --- app-level settings (`cfg:` fields), one row per type and field ---------------------------------
 

@@ -102,18 +102,45 @@ class SecretVault:
                 found[key] = value
         return found
 
-    def delete(self, instance_id: str, keys: Iterable[str]) -> None:
+    def delete(self, instance_id: str, keys: Iterable[str]) -> list[str]:
+        """Remove these items; returns the keys that were there (deleting is idempotent)."""
         from keyring.errors import PasswordDeleteError
 
         keys = list(keys)
         if not keys:
-            return
+            return []
         self.ensure_usable()
+        removed = []
         for key in keys:
             try:
                 self._call(self.backend.delete_password, SERVICE, _user(instance_id, key))
+                removed.append(key)
             except PasswordDeleteError:
-                pass  # already gone: deleting is idempotent
+                pass  # already gone
+        return removed
+
+    def ping(self) -> None:
+        """Ask the keyring something harmless (a user name no item has): raises VaultError when it is absent,
+        insecure, locked or hanging. Lets a delete refuse before it changes the database."""
+        self.ensure_usable()
+        self._call(self.backend.get_password, SERVICE, "connhub-ping")
+
+    def list_users(self) -> set[str] | None:
+        """Keyring user names of every connhub item (never their secrets), or None when this backend cannot
+        list its items (keyring's API has no listing: only the Secret Service, searched by attribute, and
+        backends that offer `list_users(service)` can)."""
+        self.ensure_usable()
+        backend = self.backend
+        lister = getattr(backend, "list_users", None)
+        if callable(lister):
+            return set(self._call(lister, SERVICE))
+        try:
+            from keyring.backends import SecretService
+        except ImportError:  # pragma: no cover - keyring always ships it
+            return None
+        if isinstance(backend, SecretService.Keyring):
+            return set(self._call(_secret_service_users, backend))
+        return None
 
     def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run one keyring call on a daemon thread; give up after `timeout` seconds."""
@@ -158,6 +185,26 @@ def default_backend() -> Any:
 
     chosen = keyring_backend()
     return chosen if chosen is not None else keyring.get_keyring()
+
+
+def _secret_service_users(backend: Any) -> list[str]:
+    """One search by attribute (service=connhub), then each item's attributes: no secret is read, and a locked
+    collection is reported as locked instead of prompting to unlock it."""
+    from contextlib import closing
+
+    import secretstorage
+    from keyring.errors import KeyringLocked
+
+    scheme = backend.schemes[backend.scheme]
+    bus = secretstorage.dbus_init()
+    preferred = getattr(backend, "preferred_collection", None)
+    collection = (secretstorage.Collection(bus, preferred) if preferred
+                  else secretstorage.get_default_collection(bus))
+    with closing(bus):
+        if collection.is_locked():  # say so, rather than pop an unlock prompt at start-up
+            raise KeyringLocked("the collection is locked")
+        return [item.get_attributes().get(scheme["username"], "")
+                for item in collection.search_items({scheme["service"]: SERVICE})]
 
 
 def _user(instance_id: str, key: str) -> str:
