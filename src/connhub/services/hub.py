@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from connhub.core.errors import HINTS, ConfigError, ErrorClass
-from connhub.core.fields import FieldSpec, active_keys, all_specs, defaults, secret_keys, validate_values
+from connhub.core.fields import (
+    NOT_TEXT,
+    FieldSpec,
+    active_keys,
+    all_specs,
+    defaults,
+    is_storable_text,
+    secret_keys,
+    validate_values,
+)
 from connhub.core.manifest import EventSpec
 from connhub.core.results import TestResult
 from connhub.core.urls import ParsedUrl, parse_url, url_field_keys
@@ -429,5 +438,7 @@ def _clean_name(name: str) -> str:
         raise InvalidValues({"name": "Give the instance a name"})
     if len(name) > 200:
         raise InvalidValues({"name": "Must be at most 200 characters"})
+    if not is_storable_text(name):
+        raise InvalidValues({"name": NOT_TEXT})
     return name
 
