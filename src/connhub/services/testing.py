@@ -53,7 +53,7 @@ async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, 
                                                             if ctx.current_stage else "")
         return _failure(error, ctx, start, secret_values)
     except Exception as exc:  # every failure becomes a classified result
-        return _failure(classify(exc), ctx, start, secret_values)
+        return _failure(classify(exc), ctx, start, secret_values, ca_field=_ca_field(entry))
     return TestResult(
         ok=True,
         message=redact(f"Connected to {probe.server_version}" if probe.server_version else "Connected",
@@ -65,14 +65,27 @@ async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, 
     )
 
 
-def _failure(error: ConnectionTestError, ctx: TestContext, start: float, secrets: list[str]) -> TestResult:
+def _failure(error: ConnectionTestError, ctx: TestContext, start: float, secrets: list[str],
+             ca_field: str | None = None) -> TestResult:
     failed = next((s.name for s in reversed(ctx.stages) if not s.ok), ctx.current_stage)
     cls = error.error_class
     hint = HINTS[cls]
+    if cls is ErrorClass.TLS and ca_field:
+        hint = (f"Check the TLS mode and the server's certificate; if a private CA signed it, give that CA's "
+                f"PEM file in \u201c{ca_field}\u201d.")
     if cls is ErrorClass.RATE_LIMITED and error.retry_after:
         hint = f"The server asks you to wait {error.retry_after:g} s before trying again."
     return TestResult(ok=False, message=redact(error.detail or TITLES[cls], secrets), error_class=cls,
                       hint=hint, latency_ms=_ms_since(start), stages=ctx.stages, failed_stage=failed)
+
+
+def _ca_field(entry: TypeEntry) -> str | None:
+    """The title of the type's CA certificate field (a file path whose key names a CA), for the TLS hint."""
+    for spec in all_specs(entry.specs):
+        key = spec.key.rsplit(".", 1)[-1]
+        if spec.schema.get("format") == "file-path" and ("ca" in key.split("_") or key == "sslrootcert"):
+            return spec.title
+    return None
 
 
 def redact(text: str, secrets: list[str]) -> str:
