@@ -77,8 +77,8 @@ SLOW_TLS = {"postgres": _postgres_ssl_request, "redis": None, "http": None, "smt
 @pytest.fixture(scope="module")
 def registry() -> Registry:
     registry = Registry.discover(plugins=False)
-    for name in TYPES:  # import each driver now: a cold import is not what these tests measure
-        registry.get(name).integration()
+    for name in TYPES:  # import each driver now, as the GUI does off its thread: run side by side, nine
+        registry.get(name).integration().preload()  # cold imports would block the shared loop for ~2 s
     return registry
 
 

@@ -36,17 +36,25 @@ REDACTED = "********"
 async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, Any], timeout: float,
                    on_stage: Callable[[str], None] | None = None) -> TestResult:
     """Test values (saved or not) of one type; never raises except on cancellation."""
-    ctx = TestContext(timeout, on_stage)
-    start = time.perf_counter()
     secret_values = [str(v) for v in secrets.values() if v not in (None, "")]
     try:
         integration = entry.integration()
+        # Before the clock starts: an import blocks the event loop (no timeout can cut it) and is not the
+        # server's time. The GUI has done this on a worker thread already; then it costs nothing.
+        integration.preload()
+    except PluginLoadError as exc:
+        return _failure(ConfigError(str(exc)), TestContext(timeout), time.perf_counter(), secret_values)
+    except Exception as exc:  # a driver that is missing or fails to import disables the test, worded
+        return _failure(ConfigError(f"cannot load the driver of {entry.type}: {type(exc).__name__}: {exc}; "
+                                    "check that connhub's dependencies are installed"),
+                        TestContext(timeout), time.perf_counter(), secret_values)
+    ctx = TestContext(timeout, on_stage)
+    start = time.perf_counter()
+    try:
         resolved = coerce(entry.specs, resolve_references(config))
         probe = await asyncio.wait_for(integration.test_connection(resolved, dict(secrets), ctx), timeout)
     except asyncio.CancelledError:
         raise
-    except PluginLoadError as exc:
-        return _failure(ConfigError(str(exc)), ctx, start, secret_values)
     except (asyncio.TimeoutError, TimeoutError) as exc:
         error = exc if isinstance(exc, ConnectionTestError) else classify(exc)
         error.detail = f"No answer within {timeout:g} s" + (f" (during {ctx.current_stage})"
