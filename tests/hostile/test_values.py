@@ -171,6 +171,7 @@ def test_hostile_values_reached_every_outcome():
     """The strategies are not so hostile that nothing is ever valid (or so tame that nothing is refused)."""
     if not outcomes:
         pytest.skip("runs after test_hostile_form_values")
+    print(f"\nhostile value sets: {outcomes}")
     assert outcomes.get("refused", 0) > 100 and outcomes.get("valid", 0) + outcomes.get("saved", 0) > 100, outcomes
     assert outcomes.get("saved", 0) > 20, outcomes
     assert sum(outcomes.values()) >= 10_000, outcomes
