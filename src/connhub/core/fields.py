@@ -212,6 +212,21 @@ _MESSAGES = {
 }
 
 
+#: A lone UTF-16 surrogate (from a broken paste or a script) is not text: SQLite, the keyring and URLs all refuse it.
+NOT_TEXT = "Contains a character that is not valid text (a lone surrogate): type or paste it again"
+
+
+def is_storable_text(value: Any) -> bool:
+    """False for a string that cannot be written as UTF-8."""
+    if not isinstance(value, str):
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_values(schema: dict[str, Any], specs: list[FieldSpec], values: dict[str, Any]) -> dict[str, str]:
     """Check flat values against the schema; returns {dotted key: message} for each invalid field.
 
@@ -227,7 +242,7 @@ def validate_values(schema: dict[str, Any], specs: list[FieldSpec], values: dict
             present[spec.discriminator] = values.get(spec.discriminator, spec.default)
     effective = _effective_schema(schema, specs, values, active)
     validator = Draft202012Validator(effective, format_checker=_format_checker())
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {key: NOT_TEXT for key, value in present.items() if not is_storable_text(value)}
     for error in validator.iter_errors(unflatten(present)):
         path = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":

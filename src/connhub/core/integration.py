@@ -23,8 +23,22 @@ class Integration:
     handled around it, once, by `connhub.services.testing`.
     """
 
+    #: Modules the test imports lazily (its driver). `preload` imports them ahead, off the GUI thread: an
+    #: import inside `test_connection` would run on the event loop and freeze the window (asyncssh ~0.4 s).
+    drivers: tuple[str, ...] = ()
+
     def __init__(self, manifest: Manifest):
         self.manifest = manifest
+
+    def preload(self) -> None:
+        """Import the driver modules now (called on a worker thread before a first test)."""
+        import importlib
+
+        from connhub.core.net import tls_context
+
+        for name in self.drivers:
+            importlib.import_module(name)
+        tls_context(None)  # the system CA store, loaded once (~0.1 s) here rather than on the event loop
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         raise NotImplementedError

@@ -5,7 +5,9 @@ use them without importing another integration's driver."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
+import os
 import socket
 import ssl
 import time
@@ -89,7 +91,29 @@ def classify_os_chain(exc: BaseException, timeout: float) -> ConnectionTestError
 
 
 def tls_context(ca_file: str | None, *, verify: bool = True, check_hostname: bool = True) -> ssl.SSLContext:
-    """A client TLS context; a CA file that cannot be read is a settings problem, not a TLS one."""
+    """A client TLS context; a CA file that cannot be read is a settings problem, not a TLS one.
+
+    Loading the CA store costs 100-150 ms and runs on the event loop (the GUI's), so a context is made once
+    per (CA file as it is on disk, options) and shared: contexts are meant to serve many connections."""
+    stamp = None
+    if verify and ca_file:
+        try:
+            info = os.stat(ca_file)
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None  # not there (yet): not cached, and the error below says so
+    if verify and ca_file and stamp is None:
+        return _new_tls_context(ca_file, verify, check_hostname)
+    return _cached_tls_context(ca_file or None, stamp, verify, check_hostname)
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_tls_context(ca_file: str | None, _stamp: tuple[int, int] | None, verify: bool,
+                        check_hostname: bool) -> ssl.SSLContext:
+    return _new_tls_context(ca_file, verify, check_hostname)
+
+
+def _new_tls_context(ca_file: str | None, verify: bool, check_hostname: bool) -> ssl.SSLContext:
     if not verify:
         context = ssl.create_default_context()
         context.check_hostname = False

@@ -37,7 +37,7 @@ async def load_integration(entry) -> None:
     an import on the GUI thread freezes the window for a few hundred milliseconds. A failure is left for
     the test itself to report, worded, as its result."""
     try:
-        await background(entry.integration)
+        await background(lambda: entry.integration().preload())
     except Exception:  # noqa: BLE001 - reported by run_test as a classified result
         pass
 

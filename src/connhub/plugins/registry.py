@@ -83,6 +83,9 @@ class TypeEntry:
         return self._integration
 
 
+_TOO_DEEP = "manifest.json nests objects or lists too deeply to be checked: flatten it (a few levels are enough)"
+
+
 def load_folder(folder: Path, source: str, require_folder_name: bool) -> TypeEntry:
     """Read and check one integration folder; problems go into the entry, never raise."""
     guess = folder.name
@@ -96,6 +99,8 @@ def load_folder(folder: Path, source: str, require_folder_name: bool) -> TypeEnt
                          f"manifest.json is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}")
     except (OSError, UnicodeDecodeError) as exc:
         return TypeEntry(guess, source, folder, None, f"cannot read manifest.json: {exc}")
+    except RecursionError:  # json's decoder recurses once per level: "[[[[…" would take discovery down
+        return TypeEntry(guess, source, folder, None, _TOO_DEEP)
     if not isinstance(raw, dict):
         return TypeEntry(guess, source, folder, None, "manifest.json must hold one JSON object")
     type_name = raw.get("type") if isinstance(raw.get("type"), str) else guess
@@ -103,6 +108,8 @@ def load_folder(folder: Path, source: str, require_folder_name: bool) -> TypeEnt
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
         return TypeEntry(type_name, source, folder, None, "; ".join(manifest_problems(exc)))
+    except RecursionError:  # nesting that parsed, but is too deep for the schema checks
+        return TypeEntry(type_name, source, folder, None, _TOO_DEEP)
     problems = []
     if require_folder_name and folder.name != manifest.type:
         problems.append(f"folder {folder.name!r} holds type {manifest.type!r}: rename one so they match")

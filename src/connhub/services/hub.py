@@ -19,7 +19,16 @@ from pathlib import Path
 from typing import Any
 
 from connhub.core.errors import HINTS, ConfigError, ErrorClass
-from connhub.core.fields import FieldSpec, active_keys, all_specs, defaults, secret_keys, validate_values
+from connhub.core.fields import (
+    NOT_TEXT,
+    FieldSpec,
+    active_keys,
+    all_specs,
+    defaults,
+    is_storable_text,
+    secret_keys,
+    validate_values,
+)
 from connhub.core.manifest import EventSpec
 from connhub.core.results import TestResult
 from connhub.core.urls import ParsedUrl, parse_url, url_field_keys
@@ -638,6 +647,8 @@ def _clean_name(name: str, what: str = "name") -> str:
     limit = 200 if what == "name" else 100
     if len(name) > limit:
         raise InvalidValues({what: f"Must be at most {limit} characters"})
+    if not is_storable_text(name):
+        raise InvalidValues({what: NOT_TEXT})
     return name
 
 

@@ -36,24 +36,32 @@ REDACTED = "********"
 async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, Any], timeout: float,
                    on_stage: Callable[[str], None] | None = None) -> TestResult:
     """Test values (saved or not) of one type; never raises except on cancellation."""
-    ctx = TestContext(timeout, on_stage)
-    start = time.perf_counter()
     secret_values = [str(v) for v in secrets.values() if v not in (None, "")]
     try:
         integration = entry.integration()
+        # Before the clock starts: an import blocks the event loop (no timeout can cut it) and is not the
+        # server's time. The GUI has done this on a worker thread already; then it costs nothing.
+        integration.preload()
+    except PluginLoadError as exc:
+        return _failure(ConfigError(str(exc)), TestContext(timeout), time.perf_counter(), secret_values)
+    except Exception as exc:  # a driver that is missing or fails to import disables the test, worded
+        return _failure(ConfigError(f"cannot load the driver of {entry.type}: {type(exc).__name__}: {exc}; "
+                                    "check that connhub's dependencies are installed"),
+                        TestContext(timeout), time.perf_counter(), secret_values)
+    ctx = TestContext(timeout, on_stage)
+    start = time.perf_counter()
+    try:
         resolved = coerce(entry.specs, resolve_references(config))
         probe = await asyncio.wait_for(integration.test_connection(resolved, dict(secrets), ctx), timeout)
     except asyncio.CancelledError:
         raise
-    except PluginLoadError as exc:
-        return _failure(ConfigError(str(exc)), ctx, start, secret_values)
     except (asyncio.TimeoutError, TimeoutError) as exc:
         error = exc if isinstance(exc, ConnectionTestError) else classify(exc)
         error.detail = f"No answer within {timeout:g} s" + (f" (during {ctx.current_stage})"
                                                             if ctx.current_stage else "")
         return _failure(error, ctx, start, secret_values)
     except Exception as exc:  # every failure becomes a classified result
-        return _failure(classify(exc), ctx, start, secret_values)
+        return _failure(classify(exc), ctx, start, secret_values, ca_field=_ca_field(entry))
     return TestResult(
         ok=True,
         message=redact(f"Connected to {probe.server_version}" if probe.server_version else "Connected",
@@ -65,14 +73,27 @@ async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, 
     )
 
 
-def _failure(error: ConnectionTestError, ctx: TestContext, start: float, secrets: list[str]) -> TestResult:
+def _failure(error: ConnectionTestError, ctx: TestContext, start: float, secrets: list[str],
+             ca_field: str | None = None) -> TestResult:
     failed = next((s.name for s in reversed(ctx.stages) if not s.ok), ctx.current_stage)
     cls = error.error_class
     hint = HINTS[cls]
+    if cls is ErrorClass.TLS and ca_field:
+        hint = (f"Check the TLS mode and the server's certificate; if a private CA signed it, give that CA's "
+                f"PEM file in \u201c{ca_field}\u201d.")
     if cls is ErrorClass.RATE_LIMITED and error.retry_after:
         hint = f"The server asks you to wait {error.retry_after:g} s before trying again."
     return TestResult(ok=False, message=redact(error.detail or TITLES[cls], secrets), error_class=cls,
                       hint=hint, latency_ms=_ms_since(start), stages=ctx.stages, failed_stage=failed)
+
+
+def _ca_field(entry: TypeEntry) -> str | None:
+    """The title of the type's CA certificate field (a file path whose key names a CA), for the TLS hint."""
+    for spec in all_specs(entry.specs):
+        key = spec.key.rsplit(".", 1)[-1]
+        if spec.schema.get("format") == "file-path" and ("ca" in key.split("_") or key == "sslrootcert"):
+            return spec.title
+    return None
 
 
 def redact(text: str, secrets: list[str]) -> str:

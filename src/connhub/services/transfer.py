@@ -173,14 +173,25 @@ def is_bundle(text: str) -> bool:
         return False
 
 
-def read_import(text: str, passphrase: str | None = None) -> dict[str, Any]:
-    """The export document inside a file: a plain export as is, a bundle decrypted with the passphrase."""
+_TOO_DEEP = "not a connhub export: it nests lists or objects too deeply"
+
+
+def read_import(text: str | bytes, passphrase: str | None = None) -> dict[str, Any]:
+    """The export document inside a file (its text, or its bytes as read): a plain export as is, a bundle
+    decrypted with the passphrase."""
     if len(text) > MAX_IMPORT_BYTES:
         raise TransferError("the file is larger than 32 MB: not a connhub export")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise TransferError(f"not a connhub export: the file is not UTF-8 text (byte {exc.start})") from None
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise TransferError(f"not a connhub export: invalid JSON at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:  # json's decoder recurses per level: "[[[[…" must not escape as a crash
+        raise TransferError(_TOO_DEEP) from None
     if not isinstance(document, dict) or document.get("format") not in (EXPORT_FORMAT, BUNDLE_FORMAT):
         raise TransferError("not a connhub export: the file has no \"format\": \"connhub-export\" or "
                             "\"connhub-bundle\"")
@@ -192,7 +203,7 @@ def read_import(text: str, passphrase: str | None = None) -> dict[str, Any]:
             raise TransferError("the file is an encrypted bundle: give its passphrase")
         try:
             document = json.loads(unseal(document, passphrase))
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise TransferError("the bundle decrypted to something that is not an export") from None
     if not isinstance(document.get("instances"), list):
         raise TransferError("not a connhub export: \"instances\" must be a list")
@@ -208,7 +219,8 @@ def plan_import(hub: Hub, document: dict[str, Any]) -> list[Incoming]:
         where = f"instance {index + 1}"
         try:
             incoming = _incoming(item)
-            where = f"instance {index + 1} ({incoming.name!r})"
+            where = f"instance {index + 1} ({incoming.name[:80]!r})"
+            _check_name(incoming.name)
             entry = hub.entry(incoming.type)
             if entry.manifest is None:
                 raise TransferError(f"type {incoming.type!r} is disabled here: {entry.error}")
@@ -226,6 +238,16 @@ def plan_import(hub: Hub, document: dict[str, Any]) -> list[Incoming]:
     if problems:
         raise TransferError("nothing was imported:\n" + "\n".join(problems))
     return plan
+
+
+def _check_name(name: str) -> None:
+    """The rules `Hub.create` applies, checked before anything is written (not half-way through the import)."""
+    from connhub.services.hub import InvalidValues, _clean_name
+
+    try:
+        _clean_name(name)
+    except InvalidValues as exc:
+        raise TransferError(f"name: {exc.errors['name']}") from None
 
 
 def _incoming(item: Any) -> Incoming:

@@ -47,6 +47,8 @@ _TEMPLATE = re.compile(r"\{([A-Za-z0-9_.:-]+)\}")
 class HttpIntegration(Integration):
     """One HTTP request described by `manifest.test`; the answer's status says whether the credentials work."""
 
+    drivers = ("httpx",)
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import httpx
 

@@ -57,6 +57,8 @@ _DRIVER_LOG.addHandler(logging.NullHandler())  # paho's socket errors are ours t
 class MqttIntegration(Integration):
     """One connection, no retries: CONNECT (authentication happens there), then `$SYS/broker/version`."""
 
+    drivers = ("aiomqtt", "aiomqtt.exceptions", "paho.mqtt.client")
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import aiomqtt
 

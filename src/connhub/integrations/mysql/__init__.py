@@ -56,6 +56,8 @@ _CLIENT_SSL = 2048  # the capability flag a server sets when it offers TLS (pymy
 class MysqlIntegration(Integration):
     """Connect (TLS and authentication happen there), then ask the server who and what it is."""
 
+    drivers = ("aiomysql.connection", "pymysql.err")
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         host = str(config.get("host") or "localhost")
         port = int(config.get("port") or 3306)

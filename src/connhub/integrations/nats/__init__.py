@@ -41,6 +41,8 @@ JS_NOT_ENABLED_FOR_ACCOUNT = 10039
 class NatsIntegration(Integration):
     """One connection attempt, no reconnects; the server's version and whether JetStream answers."""
 
+    drivers = ("nats", "nats.aio.client", "nats.errors", "nats.js.errors")
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         from nats.aio.client import Client
 

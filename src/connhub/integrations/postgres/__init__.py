@@ -26,6 +26,8 @@ SSLMODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 class PostgresIntegration(Integration):
     """Connect, authenticate and ask the server its version; the connection is always closed."""
 
+    drivers = ("asyncpg",)
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import asyncpg
 

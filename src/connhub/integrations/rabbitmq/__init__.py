@@ -51,6 +51,8 @@ class BrokerClosed(Exception):
 class RabbitMqIntegration(Integration):
     """Connect (login and virtual host happen there), open and close a channel, report the broker's version."""
 
+    drivers = ("aiormq", "pamqp", "yarl")
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         from yarl import URL
 

@@ -24,6 +24,8 @@ from connhub.core.results import ConnectionInfo, ProbeInfo
 class RedisIntegration(Integration):
     """One connection, no retries: connect (AUTH and SELECT happen there), PING, then INFO for the version."""
 
+    drivers = ("redis.asyncio", "redis.asyncio.retry", "redis.backoff")
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         from redis.asyncio import Connection, SSLConnection
         from redis.asyncio.retry import Retry

@@ -157,6 +157,8 @@ def _is_ip(host: str) -> bool:
 class S3Integration(Integration):
     """ListBuckets, or HeadBucket when a bucket is set; no retries, no redirects followed."""
 
+    drivers = ("httpx",)
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import httpx
 

@@ -35,6 +35,8 @@ SECURITY = ("starttls", "tls", "none")
 class SmtpIntegration(Integration):
     """Connect and read the greeting, EHLO, upgrade with STARTTLS when chosen, log in when a user is set."""
 
+    drivers = ("aiosmtplib",)
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import aiosmtplib
 

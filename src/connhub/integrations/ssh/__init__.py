@@ -85,6 +85,8 @@ class _HostKeyCheck:
 class SshIntegration(Integration):
     """Connect (key exchange and host-key check), log in, then report the server's version and host key."""
 
+    drivers = ("asyncssh",)
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import asyncssh
 
