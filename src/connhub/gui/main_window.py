@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
@@ -25,9 +26,7 @@ from PySide6.QtWidgets import (
 
 from connhub.gui.delegate import InstanceDelegate
 from connhub.gui.icons import app_icon
-from connhub.gui.instance_dialog import InstanceDialog
 from connhub.gui.models import InstanceFilter, InstanceListModel, Roles, type_tree_model
-from connhub.gui.settings_dialog import SettingsDialog
 from connhub.gui.tasks import (
     background,
     dialog_result,
@@ -35,10 +34,12 @@ from connhub.gui.tasks import (
     show_error,
     spawn,
 )
-from connhub.gui.type_picker import TypePicker
-from connhub.services.hub import Hub
-from connhub.storage.repository import InstanceRecord
-from connhub.storage.vault import VaultError, VaultStatus
+from connhub.storage.vault import VaultError
+
+if TYPE_CHECKING:  # dialogs and the Hub are imported when first used: the first paint needs none of them
+    from connhub.services.hub import Hub
+    from connhub.storage.records import InstanceRecord
+    from connhub.storage.vault import VaultStatus
 
 STYLE = """
 QLabel#fieldError { color: #d93025; }
@@ -65,8 +66,7 @@ class MainWindow(QMainWindow):
 
         self.model = InstanceListModel(hub.registry, self)
         self.proxy = InstanceFilter(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.sort(0)
+        self.proxy.setSourceModel(self.model)  # the model keeps the rows sorted (see InstanceListModel)
 
         self.types_view = QTreeView()
         self.types_view.setHeaderHidden(True)
@@ -265,6 +265,9 @@ class MainWindow(QMainWindow):
         spawn(self.create_flow())
 
     async def create_flow(self, type_name: str | None = None) -> InstanceRecord | None:
+        from connhub.gui.instance_dialog import InstanceDialog
+        from connhub.gui.type_picker import TypePicker
+
         if type_name is None:
             picker = TypePicker(self.hub.registry, self)
             async with self._dialog(picker) as code:
@@ -296,6 +299,8 @@ class MainWindow(QMainWindow):
             spawn(self.edit_flow(record))
 
     async def edit_flow(self, record: InstanceRecord) -> InstanceRecord | None:
+        from connhub.gui.instance_dialog import InstanceDialog
+
         if record.type not in self.hub.registry or not self.hub.entry(record.type).ok:
             show_error(self, "Cannot edit", f"The type {record.type!r} is not available: it may be disabled "
                        "or its plugin uninstalled.")
@@ -402,6 +407,8 @@ class MainWindow(QMainWindow):
     async def settings_flow(self) -> None:
         """The dialog saves on OK itself (the database and the keyring off the GUI thread), so that a value it
         refuses keeps it open. App-level secrets are never read: the database says which ones are saved."""
+        from connhub.gui.settings_dialog import SettingsDialog
+
         timeout, app_settings = await background(lambda: (self.hub.default_timeout, self.hub.all_app_settings()))
         dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self, hub=self.hub,
                                 app_types=self.hub.app_types(), app_settings=app_settings)
