@@ -218,3 +218,25 @@ def test_age(delta, text):
 
 def test_age_of_nothing():
     assert age(None, now=NOW) == ""
+
+
+def test_filter_keeps_the_current_row_and_agrees_when_narrowed_or_widened(models, qtbot):
+    from PySide6.QtCore import QItemSelectionModel
+
+    model, proxy = models
+    records = model.records()
+    selection = QItemSelectionModel(proxy)
+    target = model.index(model.row_of(records[4321].id))
+    selection.setCurrentIndex(proxy.mapFromSource(target), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    for text in ("4", "43", "432", "4321", "432", "4", ""):  # typed, then deleted key by key
+        proxy.set_text(text)
+        expected = [r for r in records if not text or any(text in part for part in (r.name, r.summary, *r.tags))]
+        assert proxy.rowCount() == len(expected)
+        assert selection.currentIndex().data() == "conn 04321", f"still current after {text!r}"
+    proxy.set_text("00007")
+    assert not selection.currentIndex().isValid(), "filtered out: no longer current"
+    assert not proxy.mapFromSource(target).isValid()
+    proxy.set_type("redis")
+    proxy.set_text("")
+    assert proxy.rowCount() == len(range(1, N, 3))
+    assert proxy.mapToSource(proxy.index(0, 0)).data(Roles.TYPE) == "redis"

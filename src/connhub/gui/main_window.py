@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.list_view.setModel(self.proxy)
         self.list_view.setItemDelegate(InstanceDelegate(self.list_view))
         self.list_view.setUniformItemSizes(True)
+        self.list_view.setLayoutMode(QListView.LayoutMode.Batched)  # 10,000 rows: paint the first ones at once
         self.list_view.setAccessibleName("Connections")
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.list_view.selectionModel().currentChanged.connect(self._current_changed)
