@@ -9,6 +9,7 @@ stand-in before then that it cannot answer itself goes to the real Hub, which is
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 from pathlib import Path
@@ -103,3 +104,7 @@ async def finish(window, hub: StartupHub) -> None:
     from connhub.gui.tasks import background
 
     window.hub = await background(_load, hub)
+    # Everything loaded so far (Qt wrappers, SQLAlchemy, pydantic, the manifests) lives as long as the app: out
+    # of the cyclic collector's sight, a full collection no longer scans it. Measured during test all of 500
+    # instances: full collections of 125-145 ms on the GUI thread, the longest stalls of the event loop.
+    gc.freeze()
