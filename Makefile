@@ -28,7 +28,7 @@ PYTEST_WORKERS ?= 0
 PYTEST_ARGS    ?=
 PYTEST_XDIST   := $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS))
 
-.PHONY: run test clean run-packages test-packages package smoke-test package-packages smoke-packages
+.PHONY: run test clean run-packages test-packages package smoke-test package-packages smoke-packages bench
 # Prerequisites in order: the system packages (python3-venv among them) before the virtualenv.
 .NOTPARALLEL:
 
@@ -37,6 +37,15 @@ run: run-packages $(STAMP)
 
 test: test-packages $(STAMP)
 	QT_QPA_PLATFORM=offscreen scripts/with-test-keyring $(PYTHON) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
+
+# Every benchmark in benchmarks/, each beside a baseline run in the same invocation; prints the Markdown table
+# README's "Performance" section quotes. Needs the local Redis and PostgreSQL. Run it on a quiet machine.
+bench: run-packages $(STAMP)
+	@echo "load average before: $$(cut -d' ' -f1-3 /proc/loadavg), $$(nproc) cores"
+	@QT_QPA_PLATFORM=offscreen $(PYTHON) benchmarks/startup.py
+	@QT_QPA_PLATFORM=offscreen $(PYTHON) benchmarks/tests_speed.py --no-header
+	@QT_QPA_PLATFORM=offscreen $(PYTHON) benchmarks/filter.py --no-header
+	@echo "load average after: $$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # packaging/out/connhub_<version>_<arch>.deb: a PyInstaller bundle in /opt/connhub, needing no Python.
 package: package-packages $(PACKAGE_STAMP)

@@ -51,6 +51,9 @@ def make_window(qtbot, qloop, tmp_path, memory_keyring):
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
+        # The keyring check and the start-up reconciliation begin right after the first paint: started, so
+        # that settle() waits for them.
+        qtbot.waitUntil(lambda: hasattr(window, "_keyring_check"))
         made.append((hub, window))
         return window
 

@@ -44,8 +44,7 @@ def models(qtbot, registry):
     model = InstanceListModel(registry)
     proxy = InstanceFilter()
     proxy.setSourceModel(model)
-    proxy.sort(0)
-    model.set_records(make_records())
+    model.set_records(list(reversed(make_records())))  # the model sorts
     yield model, proxy
     proxy.setSourceModel(None)
 
@@ -58,6 +57,7 @@ def assert_consistent(model: InstanceListModel) -> None:
     """row_of() agrees with what each row holds, for every row."""
     records = model.records()
     assert model.rowCount() == len(records)
+    assert [r.name.casefold() for r in records] == sorted(r.name.casefold() for r in records)
     for row, record in enumerate(records):
         assert model.row_of(record.id) == row
         assert model.index(row).data(Roles.ID) == record.id
@@ -114,19 +114,31 @@ def test_upsert_and_remove_keep_rows_consistent(models, qtbot):
     proxy.set_text("renamed")
     assert proxy.rowCount() == 0
 
-    # Update in place: same row, new data, the filter and the sort follow.
+    # Update in place: same row, new data, the filter follows.
     changed = records[5000]
-    changed.name = "AAA renamed"
+    changed.summary = "redis://renamed.example.com:6379/0"
     with qtbot.waitSignal(model.dataChanged, timeout=1000):
         model.upsert(changed)
-    assert model.rowCount() == N
     assert model.row_of(changed.id) == 5000
-    assert model.index(5000).data() == "AAA renamed"
+    assert proxy.rowCount() == 1
+
+    # Renamed: moves to its sorted place (up, then down), data and filter follow.
+    changed.name = "AAA renamed"
+    with qtbot.waitSignal(model.rowsMoved, timeout=1000):
+        model.upsert(changed)
+    assert model.rowCount() == N
+    assert model.row_of(changed.id) == 0
+    assert model.index(0).data() == "AAA renamed"
     assert proxy.rowCount() == 1
     proxy.set_text("")
     assert proxy.index(0, 0).data() == "AAA renamed"
+    assert_consistent(model)
+    changed.name = "conn 07000b"
+    model.upsert(changed)
+    assert model.row_of(changed.id) == 7000 and model.index(7001).data() == "conn 07001"
+    assert_consistent(model)
 
-    # Insert: appended, found, filterable.
+    # Insert: at its sorted place, found, filterable.
     added = InstanceRecord(name="zz new one", type="redis", summary="redis://new.example.com:6379/0")
     with qtbot.waitSignal(model.rowsInserted, timeout=1000):
         model.upsert(added)
@@ -134,6 +146,11 @@ def test_upsert_and_remove_keep_rows_consistent(models, qtbot):
     assert model.row_of(added.id) == N
     assert proxy.rowCount() == N + 1
     assert proxy.index(N, 0).data() == "zz new one"
+    early = InstanceRecord(name="Conn 00000a", type="redis")
+    model.upsert(early)
+    assert model.row_of(early.id) == 1, "case-insensitively between conn 00000 and conn 00001"
+    model.remove(early.id)
+    assert_consistent(model)
 
     # Remove from the middle, the start and the end: every later row moves up and row_of() follows.
     for victim in (records[1234], records[0], added):
@@ -201,3 +218,25 @@ def test_age(delta, text):
 
 def test_age_of_nothing():
     assert age(None, now=NOW) == ""
+
+
+def test_filter_keeps_the_current_row_and_agrees_when_narrowed_or_widened(models, qtbot):
+    from PySide6.QtCore import QItemSelectionModel
+
+    model, proxy = models
+    records = model.records()
+    selection = QItemSelectionModel(proxy)
+    target = model.index(model.row_of(records[4321].id))
+    selection.setCurrentIndex(proxy.mapFromSource(target), QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    for text in ("4", "43", "432", "4321", "432", "4", ""):  # typed, then deleted key by key
+        proxy.set_text(text)
+        expected = [r for r in records if not text or any(text in part for part in (r.name, r.summary, *r.tags))]
+        assert proxy.rowCount() == len(expected)
+        assert selection.currentIndex().data() == "conn 04321", f"still current after {text!r}"
+    proxy.set_text("00007")
+    assert not selection.currentIndex().isValid(), "filtered out: no longer current"
+    assert not proxy.mapFromSource(target).isValid()
+    proxy.set_type("redis")
+    proxy.set_text("")
+    assert proxy.rowCount() == len(range(1, N, 3))
+    assert proxy.mapToSource(proxy.index(0, 0)).data(Roles.TYPE) == "redis"

@@ -18,17 +18,17 @@ import uuid
 
 def main() -> None:
     data_dir, token = sys.argv[1], sys.argv[2]
-    import connhub.storage.repository as repository
+    import connhub.storage.records as records
     from connhub.plugins.registry import Registry
     from connhub.services.hub import Hub
     from connhub.storage.vault import SecretVault
 
-    class TaggedUuid:  # repository's `uuid.uuid4()` → ids that start with the token
+    class TaggedUuid:  # records' `uuid.uuid4()` (new instance ids) → ids that start with the token
         @staticmethod
         def uuid4() -> uuid.UUID:
             return uuid.UUID(token + uuid.uuid4().hex[8:])
 
-    repository.uuid = TaggedUuid
+    records.uuid = TaggedUuid
     registry = Registry.discover(plugins=False)
     for entry in (registry.get("http"), registry.get("redis")):
         entry.integration()  # import the code (and its summary helpers) before forking

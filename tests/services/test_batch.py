@@ -63,3 +63,18 @@ def test_cancel_stops_the_tests_still_waiting(hub):
         asyncio.run(scenario())
     assert len(started) == 2  # the other four never began
     assert all(r.status == "untested" for r in hub.instances())
+
+
+def test_every_result_is_recorded_before_test_many_returns(hub):
+    require_service("Redis", "127.0.0.1", 6379)
+    closed = free_port()
+    records = [hub.create("redis", f"many{i:02d}", {"host": "127.0.0.1", "port": 6379 if i % 4 else closed})
+               for i in range(40)]
+    results = asyncio.run(test_many(hub, records, concurrency=8, timeout=3, flush_interval=0.01))
+    assert [r.ok for r in results] == [bool(i % 4) for i in range(40)]
+    by_name = {r.name: r for r in hub.instances()}
+    for i, record in enumerate(records):
+        saved = by_name[record.name]
+        assert saved.status == ("ok" if i % 4 else "failing") and saved.error_count == (0 if i % 4 else 1)
+        assert saved.last_test_at is not None
+        assert len(hub.history(record.id)) == 1, "one history row per test run"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import math
 import os
 import socket
@@ -27,9 +28,19 @@ from connhub.core.errors import (
 )
 
 
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
 async def resolve_host(host: str, port: int | None, ctx: TestContext) -> None:
     """The resolve stage: a DNS failure is reported as such before a driver wraps it in something vaguer."""
     with ctx.stage("resolve"):
+        if _is_ip(host):  # nothing to resolve; getaddrinfo would still cost a trip to the executor thread
+            return
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(ctx.remaining()):

@@ -13,7 +13,8 @@ def run_gui(argv: list[str] | None = None) -> int:
 
     from connhub.gui.icons import app_icon
     from connhub.gui.main_window import MainWindow
-    from connhub.services.hub import Hub
+    from connhub.gui.startup import StartupHub, after_first_paint, finish
+    from connhub.gui.tasks import spawn
     from connhub.services.logs import setup_logging
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
@@ -29,9 +30,10 @@ def run_gui(argv: list[str] | None = None) -> int:
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
 
-    hub = Hub()
+    hub = StartupHub()  # the real Hub (SQLAlchemy, validated manifests) loads right after the first paint
     setup_logging(hub.data_dir)
     window = MainWindow(hub)
+    after_first_paint(window, lambda: spawn(finish(window, hub)))
     window.show()
     if os.environ.get("CONNHUB_EXIT_AFTER_PAINT"):  # benchmarks and smoke tests: stop after the first paint
         from PySide6.QtCore import QTimer
@@ -44,8 +46,8 @@ def run_gui(argv: list[str] | None = None) -> int:
                 window.grab().save(shot)
             app.quit()
 
-        QTimer.singleShot(0, lambda: print("first-paint", flush=True))
-        QTimer.singleShot(1000 if shot else 0, done)
+        after_first_paint(window, lambda: (print("first-paint", flush=True),
+                                           QTimer.singleShot(1000 if shot else 0, done)))
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:

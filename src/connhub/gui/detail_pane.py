@@ -3,6 +3,8 @@ its type sends, with a box to check a payload against the event's schema (locall
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QTextCursor
 from PySide6.QtWidgets import (
@@ -26,16 +28,11 @@ from connhub.core.errors import HINTS, TITLES, ErrorClass
 from connhub.gui.icons import type_icon
 from connhub.gui.models import age
 from connhub.gui.test_panel import TestPanel
-from connhub.plugins.registry import Registry, TypeEntry
-from connhub.services.events import (
-    EventSchemaError,
-    PayloadError,
-    PayloadSyntaxError,
-    UnknownEvent,
-    event_records,
-    validate_text,
-)
-from connhub.storage.repository import InstanceRecord, TestRun
+
+if TYPE_CHECKING:  # the window's first paint does without these (pydantic, SQLAlchemy): see gui/startup.py
+    from connhub.plugins.registry import Registry, TypeEntry
+    from connhub.services.events import PayloadError
+    from connhub.storage.records import InstanceRecord, TestRun
 
 
 class DetailPane(QStackedWidget):
@@ -156,6 +153,8 @@ class DetailPane(QStackedWidget):
         self.version.setText(record.last_server_version or "—")
         self.tags.setText(", ".join(record.tags) or "—")
         self.reauth_button.setVisible(record.needs_reauth)
+        from connhub.services.events import event_records
+
         # Kept on the record when it was saved; one saved before connhub kept them shows its type's current ones.
         events = record.events if record.events is not None else (event_records(entry) if entry else [])
         self.events.show_events(record.id, entry, events)
@@ -327,6 +326,8 @@ class EventsPanel(QWidget):
         if not text.strip():
             self._show_result(f"Nothing to check: paste the {event} payload first.", False)
             return None
+        from connhub.services.events import EventSchemaError, PayloadSyntaxError, UnknownEvent, validate_text
+
         try:
             errors = validate_text(self._entry, event, text)
         except PayloadSyntaxError as exc:

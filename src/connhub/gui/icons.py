@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
 
-from connhub.plugins.registry import Registry
+if TYPE_CHECKING:
+    from connhub.plugins.registry import Registry
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 APP_ICON = RESOURCES / "connhub.svg"
@@ -21,11 +22,9 @@ def type_icon(registry: Registry, type_name: str) -> QIcon:
     dark = _dark_palette()
     icon = _cache.get((type_name, dark))
     if icon is None:
-        try:
-            path = registry.get(type_name).icon_path
-        except KeyError:
-            path = None
-        icon = QIcon(str(path)) if path else generic_icon()
+        summary = registry.summary(type_name)  # cached at start-up: no manifest validation to draw a row
+        path = summary.icon_path if summary is not None else None
+        icon = QIcon(path) if path else generic_icon()
         if dark and path and _is_dark_glyph(icon):
             icon = _tinted(icon, QColor("#e6e6e6"))
         _cache[(type_name, dark)] = icon
@@ -65,6 +64,8 @@ def app_icon() -> QIcon:
 
 
 def _svg_icon(svg: str) -> QIcon:
+    from PySide6.QtSvg import QSvgRenderer  # only for the drawn symbols, after the first paint
+
     renderer = QSvgRenderer(QByteArray(svg.encode()))
     icon = QIcon()
     for size in (16, 24, 32, 48, 64):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, QSettings, QSortFilterProxyModel, Qt
@@ -29,10 +30,7 @@ from PySide6.QtWidgets import (
 
 from connhub.gui.delegate import InstanceDelegate
 from connhub.gui.icons import app_icon
-from connhub.gui.instance_dialog import InstanceDialog
 from connhub.gui.models import SORTS, InstanceFilter, InstanceListModel, Roles, type_tree_model
-from connhub.gui.secret_prompt import SecretPrompt
-from connhub.gui.settings_dialog import SettingsDialog
 from connhub.gui.tasks import (
     background,
     dialog_result,
@@ -40,11 +38,12 @@ from connhub.gui.tasks import (
     show_error,
     spawn,
 )
-from connhub.gui.transfer import install_transfer_actions
-from connhub.gui.type_picker import TypePicker
-from connhub.services.hub import Hub, InvalidValues
-from connhub.storage.repository import InstanceNotFound, InstanceRecord, NameTaken
-from connhub.storage.vault import VaultError, VaultStatus
+from connhub.storage.vault import VaultError
+
+if TYPE_CHECKING:  # dialogs and the Hub are imported when first used: the first paint needs none of them
+    from connhub.services.hub import Hub
+    from connhub.storage.records import InstanceRecord
+    from connhub.storage.vault import VaultStatus
 
 STYLE = """
 QLabel#fieldError { color: #d93025; }
@@ -74,8 +73,7 @@ class MainWindow(QMainWindow):
 
         self.model = InstanceListModel(hub.registry, self)
         self.proxy = InstanceFilter(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.sort(0)
+        self.proxy.setSourceModel(self.model)  # the model keeps the rows sorted (see InstanceListModel)
 
         self.types_view = QTreeView()
         self.types_view.setHeaderHidden(True)
@@ -106,6 +104,7 @@ class MainWindow(QMainWindow):
         self.list_view.setModel(self.proxy)
         self.list_view.setItemDelegate(InstanceDelegate(self.list_view))
         self.list_view.setUniformItemSizes(True)
+        self.list_view.setLayoutMode(QListView.LayoutMode.Batched)  # 10,000 rows: paint the first ones at once
         self.list_view.setAccessibleName("Connections")
         self.list_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # rename: F2 (an action)
@@ -162,6 +161,12 @@ class MainWindow(QMainWindow):
         self.monitoring = monitoring.install(self)
         self.reload()
         self._restore_geometry()
+        from connhub.gui.startup import after_first_paint
+
+        after_first_paint(self, self._start_checks)  # the first paint waits for no keyring and no database
+
+    def _start_checks(self) -> None:
+        """The keyring's state, what a crash left behind, the workspaces: all off the GUI thread."""
         self._keyring_check = spawn(self.check_keyring())
         spawn(self.reconcile_keyring())
         spawn(self.refresh_workspaces())
@@ -200,6 +205,8 @@ class MainWindow(QMainWindow):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
+        from connhub.gui.transfer import install_transfer_actions
+
         install_transfer_actions(self)  # Export…, Import… (gui/transfer.py)
         toolbar.addSeparator()
 
@@ -215,13 +222,20 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.workspace_box)
         self.sort_box = QComboBox()
         self.sort_box.setAccessibleName("Sort connections by")
-        for key, (title, _role, _order) in SORTS.items():
+        for key, (title, _key) in SORTS.items():
             self.sort_box.addItem(title, key)
-        self.sort_box.currentIndexChanged.connect(lambda _i: self.proxy.set_sort(self.sort_box.currentData()))
+        self.sort_box.currentIndexChanged.connect(lambda _i: self.sort_by(self.sort_box.currentData()))
         sort_label = QLabel("  S&ort ")
         sort_label.setBuddy(self.sort_box)
         toolbar.addWidget(sort_label)
         toolbar.addWidget(self.sort_box)
+
+    def sort_by(self, key: str) -> None:
+        """Re-sort the list; the selected connection stays selected and in view."""
+        current = self.selected()
+        self.model.set_sort(key)
+        if current is not None:
+            self.select(current.id)
 
     # --- context menu ---------------------------------------------------------------------------------
 
@@ -292,6 +306,8 @@ class MainWindow(QMainWindow):
             spawn(self.switch_workspace(name))
 
     async def new_workspace(self, name: str | None = None) -> str | None:
+        from connhub.services.hub import InvalidValues
+
         if name is None:
             dialog = QInputDialog(self)
             dialog.setObjectName("newWorkspace")
@@ -454,6 +470,9 @@ class MainWindow(QMainWindow):
         spawn(self.create_flow())
 
     async def create_flow(self, type_name: str | None = None) -> InstanceRecord | None:
+        from connhub.gui.instance_dialog import InstanceDialog
+        from connhub.gui.type_picker import TypePicker
+
         if type_name is None:
             picker = TypePicker(self.hub.registry, self)
             async with self._dialog(picker) as code:
@@ -489,6 +508,8 @@ class MainWindow(QMainWindow):
             spawn(self.edit_flow(record))
 
     async def edit_flow(self, record: InstanceRecord) -> InstanceRecord | None:
+        from connhub.gui.instance_dialog import InstanceDialog
+
         if record.type not in self.hub.registry or not self.hub.entry(record.type).ok:
             show_error(self, "Cannot edit", f"The type {record.type!r} is not available: it may be disabled "
                        "or its plugin uninstalled.")
@@ -525,6 +546,9 @@ class MainWindow(QMainWindow):
             self.list_view.edit(index)
 
     async def rename(self, instance_id: str, name: str) -> InstanceRecord | None:
+        from connhub.services.hub import InvalidValues
+        from connhub.storage.repository import NameTaken
+
         try:
             renamed = await background(self.hub.rename, instance_id, name)
         except (NameTaken, InvalidValues) as exc:
@@ -607,6 +631,8 @@ class MainWindow(QMainWindow):
 
     async def test(self, record: InstanceRecord):
         """Test a saved instance; its Status row then shows the outcome (with the hint when it failed)."""
+        from connhub.storage.repository import InstanceNotFound
+
         self._test_task = task = asyncio.current_task()
         panel = self.detail.test_panel
 
@@ -649,6 +675,8 @@ class MainWindow(QMainWindow):
 
     async def ask_secrets(self, record: InstanceRecord, keys: list[str]) -> bool:
         """Prompt for an "ask every time" instance's secrets; they stay in memory until connhub quits."""
+        from connhub.gui.secret_prompt import SecretPrompt
+
         if record.type not in self.hub.registry:
             return False
         prompt = SecretPrompt(record, [s for s in self.hub.entry(record.type).specs if s.key in keys], self)
@@ -677,6 +705,8 @@ class MainWindow(QMainWindow):
     async def settings_flow(self) -> None:
         """The dialog saves on OK itself (the database and the keyring off the GUI thread), so that a value it
         refuses keeps it open. App-level secrets are never read: the database says which ones are saved."""
+        from connhub.gui.settings_dialog import SettingsDialog
+
         timeout, app_settings = await background(lambda: (self.hub.default_timeout, self.hub.all_app_settings()))
         dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self, hub=self.hub,
                                 app_types=self.hub.app_types(), app_settings=app_settings)

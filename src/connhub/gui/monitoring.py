@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
@@ -16,9 +17,11 @@ from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSpi
 from connhub.gui.models import InstanceListModel
 from connhub.gui.tasks import background, spawn
 from connhub.gui.tray import Tray, keep_in_tray
-from connhub.services.hub import Hub
 from connhub.services.monitor import MAX_INTERVAL_MIN, MIN_INTERVAL_MIN, Monitor, StatusChange
-from connhub.storage.repository import InstanceRecord
+from connhub.storage.records import InstanceRecord
+
+if TYPE_CHECKING:  # the window's first paint imports neither SQLAlchemy nor pydantic
+    from connhub.services.hub import Hub
 
 log = logging.getLogger("connhub.gui")
 

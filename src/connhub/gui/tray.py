@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from connhub.core.errors import TITLES, ErrorClass
 from connhub.gui.icons import app_icon
 from connhub.services.monitor import StatusChange
-from connhub.storage.repository import InstanceRecord
+from connhub.storage.records import InstanceRecord
 
 KEEP_IN_TRAY = "monitoring/keep_in_tray"
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from connhub.core.fields import FieldSpec, field_specs
 from connhub.core.integration import Integration
 from connhub.core.manifest import Manifest, manifest_problems
+from connhub.plugins.cache import TypeSummary, summarize
 
 ENTRY_POINT_GROUP = "connhub.integrations"
 BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "integrations"
@@ -173,6 +174,14 @@ class Registry:
 
     def working(self) -> list[TypeEntry]:
         return [e for e in self._entries.values() if e.ok]
+
+    def summaries(self) -> list[TypeSummary]:
+        """What the list and the sidebar show, as `CachedRegistry` also answers it (plugins/cache.py)."""
+        return [summarize(entry) for entry in self._entries.values()]
+
+    def summary(self, type_name: str) -> TypeSummary | None:
+        entry = self._entries.get(type_name)
+        return summarize(entry) if entry is not None else None
 
     def get(self, type_name: str) -> TypeEntry:
         try:

@@ -574,8 +574,9 @@ class Hub:
                               _with_app(secrets, app_secrets), timeout, on_stage)
 
     async def test_instance(self, record: InstanceRecord, timeout: float | None = None,
-                            on_stage: Callable[[str], None] | None = None) -> TestResult:
-        """Test a saved instance and record the outcome in its history."""
+                            on_stage: Callable[[str], None] | None = None, *, save: bool = True) -> TestResult:
+        """Test a saved instance and record the outcome in its history (`save=False`: the caller records it,
+        as services/batch.py does, many results per transaction)."""
         loop = asyncio.get_running_loop()
         from connhub.core.oauth import OAuthError
         from connhub.services.oauth import ReauthNeeded, refresh_if_needed
@@ -600,7 +601,8 @@ class Hub:
                 timeout = await loop.run_in_executor(None, lambda: self.default_timeout)
             result = await run_test(self.entry(record.type), _with_app(record.config, app_config),
                                     _with_app(secrets, app_secrets), timeout, on_stage)
-        await loop.run_in_executor(None, self.record_result, record.id, result)
+        if save:
+            await loop.run_in_executor(None, self.record_result, record.id, result)
         return result
 
     def record_result(self, instance_id: str, result: TestResult) -> InstanceRecord:

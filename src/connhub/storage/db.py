@@ -6,8 +6,10 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 
-#: The newest migration; `upgrade` skips Alembic (and its import) when the database is already there.
-SCHEMA_HEAD = "0003"
+# The newest migration; `upgrade` skips Alembic (and its import) when the database is already there. Defined
+# beside the quick reader of the first paint, which checks it too.
+from connhub.storage.quick import SCHEMA_HEAD
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 0x636F6E6E687562  # "connhub": PostgreSQL advisory lock held while migrating
 

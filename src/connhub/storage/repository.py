@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connhub.storage.models import AppSettingRow, InstanceRow, SettingRow, TestRunRow
+from connhub.storage.records import DEFAULT_WORKSPACE, AppSettings, InstanceRecord, TestRun  # noqa: F401 (re-exported)
 
-DEFAULT_WORKSPACE = "default"
 #: Settings rows `keyring-journal:<instance id>`: see InstanceStore.journal_put.
 JOURNAL_PREFIX = "keyring-journal:"
 
@@ -40,54 +39,18 @@ class EditConflict(RuntimeError):
 
 
 @dataclass
-class InstanceRecord:
-    name: str
-    type: str
-    config: dict[str, Any] = field(default_factory=dict)
-    secret_fields: list[str] = field(default_factory=list)
-    workspace: str = DEFAULT_WORKSPACE
-    summary: str = ""
-    tags: list[str] = field(default_factory=list)
-    environment: str | None = None
-    #: [{"type", "description", "schema"}] of the type when last saved; None if saved before connhub kept them.
-    events: list[dict[str, str]] | None = None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    status: str = "untested"
-    last_test_at: datetime | None = None
-    last_latency_ms: float | None = None
-    last_error_class: str | None = None
-    last_message: str | None = None
-    last_server_version: str | None = None
-    error_count: int = 0
-    monitor_enabled: bool = False
-    monitor_interval_min: int = 15
-    monitor_next_run_at: datetime | None = None
-    secret_mode: str = "keyring"
-    needs_reauth: bool = False
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+class TestOutcome:
+    """One test result to record with `record_tests`."""
 
-
-@dataclass
-class AppSettings:
-    """The app-level (`cfg:`) settings of one type: non-secret values, and which secret fields the keyring
-    holds (their values are never here)."""
-
-    type: str
-    values: dict[str, Any] = field(default_factory=dict)
-    secret_fields: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TestRun:
     __test__ = False
 
-    started_at: datetime
+    instance_id: str
     ok: bool
     error_class: str | None
     latency_ms: float | None
     server_version: str | None
     message: str
+    at: datetime | None = None
 
 
 _RECORD_FIELDS = [f.name for f in fields(InstanceRecord)]
@@ -222,6 +185,39 @@ class InstanceStore:
                                    latency_ms=latency_ms, server_version=server_version, message=message))
             session.commit()
             return _record(row)
+
+    def record_tests(self, outcomes: list[TestOutcome]) -> int:
+        """`record_test` for many results in one transaction (test all): two executemany updates and one insert
+        instead of an ORM session per result, so the writer thread holds the GIL (and the database) briefly.
+        Instances deleted meanwhile are skipped. Returns how many were recorded."""
+        if not outcomes:
+            return 0
+        with self.engine.begin() as conn:
+            wanted = list({o.instance_id for o in outcomes})
+            known = set()
+            for start in range(0, len(wanted), 500):  # bound the IN list
+                known |= set(conn.scalars(select(InstanceRow.id).where(InstanceRow.id.in_(wanted[start:start + 500]))))
+            kept = [o for o in outcomes if o.instance_id in known]
+            rows = [{"b_id": o.instance_id, "b_at": _utc(o.at) or now(), "b_latency": o.latency_ms,
+                     "b_error": o.error_class, "b_message": o.message, "b_version": o.server_version, "b_ok": o.ok}
+                    for o in kept]
+            common = {"last_test_at": bindparam("b_at"), "last_latency_ms": bindparam("b_latency"),
+                      "last_error_class": bindparam("b_error"), "last_message": bindparam("b_message")}
+            where = InstanceRow.id == bindparam("b_id")
+            passed = [r for r in rows if r["b_ok"]]
+            failed = [r for r in rows if not r["b_ok"]]
+            if passed:
+                conn.execute(update(InstanceRow).where(where).values(
+                    status="ok", error_count=0, last_server_version=bindparam("b_version"), **common), passed)
+            if failed:  # counted by the database, as in record_test
+                conn.execute(update(InstanceRow).where(where).values(
+                    status="failing", error_count=InstanceRow.error_count + 1, **common), failed)
+            if rows:
+                conn.execute(insert(TestRunRow), [
+                    {"instance_id": r["b_id"], "started_at": r["b_at"], "ok": r["b_ok"], "error_class": r["b_error"],
+                     "latency_ms": r["b_latency"], "server_version": r["b_version"], "message": r["b_message"]}
+                    for r in rows])
+        return len(kept)
 
     def history(self, instance_id: str, limit: int = 20) -> list[TestRun]:
         query = (select(TestRunRow).where(TestRunRow.instance_id == instance_id)

@@ -1,0 +1,53 @@
+"""The first paint's sqlite3 read of the list must give exactly what the SQLAlchemy store gives, or step aside."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
+
+from connhub.storage.db import open_engine, sqlite_url
+from connhub.storage.quick import read_instances
+from connhub.storage.repository import InstanceRecord, InstanceStore
+
+
+def _store(tmp_path) -> InstanceStore:
+    return InstanceStore(open_engine(sqlite_url(tmp_path)))
+
+
+def test_quick_read_equals_the_store_for_every_field(tmp_path):
+    store = _store(tmp_path)
+    store.add(InstanceRecord(name="beta", type="postgres", config={"host": "db", "port": 5432, "ssl": True},
+                             secret_fields=["password"], summary="postgres://db:5432", tags=["prod", "eu"],
+                             environment="prod", events=[{"type": "push", "description": "d", "schema": "s"}]))
+    store.add(InstanceRecord(name="Alpha", type="redis", monitor_enabled=True, monitor_interval_min=5,
+                             monitor_next_run_at=datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+                             secret_mode="session", needs_reauth=True, events=None))
+    gamma = store.add(InstanceRecord(name="gamma", type="http", config={"nested": {"a": [1, None]}}))
+    store.add(InstanceRecord(name="other", type="http", workspace="elsewhere"))
+    store.record_test(gamma.id, False, "refused", 12.5, None, "connection refused",
+                      at=datetime(2026, 5, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))))
+    store.record_test(gamma.id, False, "refused", None, None, "again")
+
+    quick = read_instances(tmp_path / "connhub.db", "default")
+
+    assert quick == store.list("default")
+    assert [r.name for r in quick] == ["Alpha", "beta", "gamma"], "sorted case-insensitively, one workspace"
+    assert quick[2].error_count == 2 and quick[2].status == "failing"
+    assert quick[0].monitor_next_run_at == datetime(2030, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert read_instances(tmp_path / "connhub.db", "elsewhere") == store.list("elsewhere")
+    store.engine.dispose()
+
+
+def test_quick_read_steps_aside_for_a_missing_or_older_database(tmp_path):
+    assert read_instances(tmp_path / "connhub.db", "default") is None
+    assert not (tmp_path / "connhub.db").exists(), "the read-only path must not create the database"
+
+    store = _store(tmp_path)
+    store.add(InstanceRecord(name="a", type="redis"))
+    store.engine.dispose()
+    with sqlite3.connect(tmp_path / "connhub.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+    assert read_instances(tmp_path / "connhub.db", "default") is None, "not at head: SQLAlchemy must migrate"
+
+    (tmp_path / "junk.db").write_bytes(b"not a database at all")
+    assert read_instances(tmp_path / "junk.db", "default") is None
