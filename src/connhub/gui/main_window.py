@@ -28,6 +28,7 @@ from connhub.gui.icons import app_icon
 from connhub.gui.instance_dialog import InstanceDialog
 from connhub.gui.models import InstanceFilter, InstanceListModel, Roles, type_tree_model
 from connhub.gui.settings_dialog import SettingsDialog
+from connhub.gui.sparkline import LIMIT as SPARKLINE_RUNS
 from connhub.gui.tasks import (
     background,
     dialog_result,
@@ -35,6 +36,7 @@ from connhub.gui.tasks import (
     show_error,
     spawn,
 )
+from connhub.gui.test_all import TestAllController
 from connhub.gui.type_picker import TypePicker
 from connhub.services.hub import Hub
 from connhub.storage.repository import InstanceRecord
@@ -125,6 +127,7 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self.banner)
         central_layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.test_all = TestAllController(self)  # Test all / selected: progress, live rows, cancel (gui/test_all.py)
         self._build_actions()
         self.keyring_label = QLabel("Keyring: checking…")
         self.statusBar().addPermanentWidget(self.keyring_label)
@@ -159,8 +162,8 @@ class MainWindow(QMainWindow):
                                     "Delete the selected connection")
         self.settings_action = action("Settings…", "Ctrl+,", self.open_settings, "Settings")
         self.find_action = action("Find", "Ctrl+F", self._focus_search, "Filter connections")
-        for act in (self.new_action, self.test_action, self.edit_action, self.duplicate_action,
-                    self.delete_action):
+        for act in (self.new_action, self.test_action, self.test_all.all_action, self.edit_action,
+                    self.duplicate_action, self.delete_action):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         settings.setValue("main/geometry", self.saveGeometry())
         settings.setValue("main/splitter", self.splitter.saveState())
         self.cancel_test()
+        self.test_all.cancel()
         super().closeEvent(event)
 
     # --- data -----------------------------------------------------------------------------------------
@@ -218,9 +222,10 @@ class MainWindow(QMainWindow):
         return self._test_task is not None and not self._test_task.done()
 
     def _update_actions(self) -> None:
-        enabled = self.selected() is not None and not self._testing()
+        enabled = self.selected() is not None and not self._testing() and not self.test_all.running
         for act in (self.test_action, self.edit_action, self.duplicate_action, self.delete_action):
             act.setEnabled(enabled)
+        self.test_all.update_actions()
 
     def _current_changed(self, *_args) -> None:
         record = self.selected()
@@ -232,7 +237,7 @@ class MainWindow(QMainWindow):
             spawn(self._load_history(record.id))
 
     async def _load_history(self, instance_id: str) -> None:
-        runs = await background(self.hub.history, instance_id, 10)
+        runs = await background(self.hub.history, instance_id, SPARKLINE_RUNS)
         if (current := self.selected()) is not None and current.id == instance_id:
             self.detail.show_history(runs)
 
@@ -350,7 +355,7 @@ class MainWindow(QMainWindow):
         return True
 
     def test_selected(self) -> None:
-        if (record := self.selected()) is not None and not self._testing():
+        if (record := self.selected()) is not None and not self._testing() and not self.test_all.running:
             self._test_task = spawn(self.test(record))
 
     async def test(self, record: InstanceRecord):
@@ -402,9 +407,10 @@ class MainWindow(QMainWindow):
     async def settings_flow(self) -> None:
         """The dialog saves on OK itself (the database and the keyring off the GUI thread), so that a value it
         refuses keeps it open. App-level secrets are never read: the database says which ones are saved."""
-        timeout, app_settings = await background(lambda: (self.hub.default_timeout, self.hub.all_app_settings()))
+        timeout, app_settings, concurrency = await background(
+            lambda: (self.hub.default_timeout, self.hub.all_app_settings(), self.hub.concurrency))
         dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self, hub=self.hub,
-                                app_types=self.hub.app_types(), app_settings=app_settings)
+                                app_types=self.hub.app_types(), app_settings=app_settings, concurrency=concurrency)
         async with self._dialog(dialog) as code:
             pass
         if code == SettingsDialog.DialogCode.Accepted:
