@@ -279,6 +279,9 @@ class TestAllController(QObject):
                 self.model.set_live([instance_id], None)
                 if record is not None:
                     self.model.upsert(record)
+                    if (shown := self.window.selected()) is not None and shown.id == record.id:
+                        self.window.detail.show_record(record)  # the row being looked at: its details too
+                        spawn(self.window._load_history(record.id))
 
     def _read(self, ids: list[str]) -> list[tuple[str, InstanceRecord | None]]:
         out = []
