@@ -266,7 +266,9 @@ def test_test_all_takes_the_shown_rows_and_test_selected_the_selection(qtbot, ql
 def test_empty_list_says_there_is_nothing_to_test(qtbot, make_window):
     window = make_window()
     assert window.test_all.test_all() is None
-    assert window.statusBar().currentMessage() == "Nothing to test: the list is empty"
+    assert window.statusBar().currentMessage() == "Nothing to test: the list shows no connection"
+    assert window.test_all.test_selection() is None
+    assert window.statusBar().currentMessage() == "Nothing to test: no connection is selected"
 
 
 def test_concurrency_in_settings(qtbot, qloop, make_window):

@@ -179,16 +179,16 @@ class TestAllController(QObject):
     # --- the run ----------------------------------------------------------------------------------------------
 
     def test_all(self) -> asyncio.Task | None:
-        return self.start(self.visible_records())
+        return self.start(self.visible_records(), "Nothing to test: the list shows no connection")
 
     def test_selection(self) -> asyncio.Task | None:
-        return self.start(self.selected_records())
+        return self.start(self.selected_records(), "Nothing to test: no connection is selected")
 
-    def start(self, records: list[InstanceRecord]) -> asyncio.Task | None:
+    def start(self, records: list[InstanceRecord], nothing: str = "Nothing to test") -> asyncio.Task | None:
         if self.running or self.window._testing():
             return None
         if not records:
-            self.window.statusBar().showMessage("Nothing to test: the list is empty", 4000)
+            self.window.statusBar().showMessage(nothing, 4000)
             return None
         self._task = spawn(self.run(records))
         self._set_busy(True)
