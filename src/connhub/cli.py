@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("settings", help="show or change settings")
     p.add_argument("--timeout", type=float, help="default test timeout in seconds")
+    p.add_argument("--concurrency", type=int, help="how many tests `test --all` and the window's Test all run at "
+                   "once (1-64, default 8)")
     p.add_argument("--json", action="store_true")
 
     p = sub.add_parser("events", help="list the events a type can send")
@@ -360,7 +362,7 @@ def cmd_test(hub, args) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     records = hub.instances() if args.all else [hub.find(name) for name in args.names]
-    results = asyncio.run(_test_all(hub, records, args.timeout))
+    results = asyncio.run(_test_all(hub, records, args.timeout, hub.concurrency))
     for record, result in zip(records, results, strict=True):
         if args.json:
             print(json.dumps({
@@ -392,7 +394,12 @@ def cmd_settings(hub, args) -> int:
             hub.set_default_timeout(args.timeout)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    data = {"default_timeout": hub.default_timeout, "data_dir": str(hub.data_dir),
+    if args.concurrency is not None:
+        try:
+            hub.set_concurrency(args.concurrency)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    data = {"default_timeout": hub.default_timeout, "concurrency": hub.concurrency, "data_dir": str(hub.data_dir),
             "keyring": hub.vault.status().backend}
     if args.json:
         print(json.dumps(data, indent=2))

@@ -3,12 +3,12 @@ chip (production stands out) and a status badge with its age. Names are edited i
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRect, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtCore import QRect, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QPalette, QPen
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate
 
 from connhub.gui.icons import STATUS_COLORS
-from connhub.gui.models import ENVIRONMENT_TITLES, Roles
+from connhub.gui.models import ENVIRONMENT_TITLES, LIVE_TEXT, Roles
 
 ROW_HEIGHT = 46
 ENVIRONMENT_COLORS = {"dev": QColor("#2e7d32"), "staging": QColor("#d97706"), "prod": QColor("#dc2626")}
@@ -43,7 +43,8 @@ class InstanceDelegate(QStyledItemDelegate):
             icon.paint(painter, QRect(rect.left(), rect.center().y() - 12, 24, 24))
 
         status = index.data(Roles.STATUS) or "untested"
-        badge_text = index.data(Roles.STATUS_TEXT) or status
+        live = index.data(Roles.LIVE)  # a Test all is on this row: say so instead of the saved status
+        badge_text = LIVE_TEXT.get(live, live) if live else index.data(Roles.STATUS_TEXT) or status
         badge_font = QFont(option.font)
         badge_font.setPointSizeF(option.font.pointSizeF() * 0.9)
         painter.setFont(badge_font)
@@ -51,10 +52,17 @@ class InstanceDelegate(QStyledItemDelegate):
         badge = QRect(rect.right() - badge_width, rect.center().y() - 10, badge_width, 20)
         color = STATUS_COLORS.get(status, STATUS_COLORS["untested"])
         painter.setRenderHint(painter.RenderHint.Antialiasing)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(color)
-        painter.drawEllipse(badge.left() + 4, badge.center().y() - 4, 8, 8)
-        painter.setPen(text_color if selected else color.darker(115) if status != "untested" else muted)
+        if live:  # a ring, not a dot: nothing is known yet; the palette's accent while it runs
+            ring = palette.color(QPalette.ColorRole.Highlight) if live == "testing" else muted
+            painter.setPen(QPen(text_color if selected else ring, 1.5))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawEllipse(QRectF(badge.left() + 4.75, badge.center().y() - 3.25, 6.5, 6.5))
+            painter.setPen(text_color if selected else ring)
+        else:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(color)
+            painter.drawEllipse(badge.left() + 4, badge.center().y() - 4, 8, 8)
+            painter.setPen(text_color if selected else color.darker(115) if status != "untested" else muted)
         painter.drawText(badge.adjusted(16, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter, badge_text)
 
         right = badge.left() - 8

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from connhub.core.errors import HINTS, TITLES, ErrorClass
 from connhub.gui.icons import type_icon
 from connhub.gui.models import age
+from connhub.gui.sparkline import Sparkline
 from connhub.gui.test_panel import TestPanel
 
 if TYPE_CHECKING:  # the window's first paint does without these (pydantic, SQLAlchemy): see gui/startup.py
@@ -116,11 +117,17 @@ class DetailPane(QStackedWidget):
 
         self.history = QListWidget()
         self.history.setAccessibleName("Test history")
+        self.sparkline = Sparkline()  # the last 20 latencies at a glance, above the list of the runs
+        history_page = QWidget()
+        history_layout = QVBoxLayout(history_page)
+        history_layout.setContentsMargins(0, 4, 0, 0)
+        history_layout.addWidget(self.sparkline)
+        history_layout.addWidget(self.history, 1)
         self.events = EventsPanel()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("detailTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.history, "Recent tests")
+        self.tabs.addTab(history_page, "Recent tests")
         self.tabs.addTab(self.events, "Events")
         self.tabs.setTabVisible(1, False)
 
@@ -174,6 +181,7 @@ class DetailPane(QStackedWidget):
         self._extra_facts.append(widget)
 
     def show_history(self, runs: list[TestRun]) -> None:
+        self.sparkline.set_runs(runs)
         self.history.clear()
         for run in runs:
             mark = "✔" if run.ok else "✖"

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from connhub.gui.delegate import InstanceDelegate
 from connhub.gui.icons import app_icon
 from connhub.gui.models import SORTS, InstanceFilter, InstanceListModel, Roles, type_tree_model
+from connhub.gui.sparkline import LIMIT as SPARKLINE_RUNS
 from connhub.gui.tasks import (
     background,
     dialog_result,
@@ -38,6 +39,7 @@ from connhub.gui.tasks import (
     show_error,
     spawn,
 )
+from connhub.gui.test_all import TestAllController
 from connhub.storage.vault import VaultError
 
 if TYPE_CHECKING:  # dialogs and the Hub are imported when first used: the first paint needs none of them
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         central_layout.addWidget(self.banner)
         central_layout.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
+        self.test_all = TestAllController(self)  # Test all / selected: progress, live rows, cancel (gui/test_all.py)
         self._build_actions()
         self.keyring_label = QLabel("Keyring: checking…")
         self.statusBar().addPermanentWidget(self.keyring_label)
@@ -200,8 +203,8 @@ class MainWindow(QMainWindow):
         self.find_action = action("Find", "Ctrl+F", self._focus_search, "Filter connections")
         self.copy_summary_action = action("Copy address", "Ctrl+Shift+C", self.copy_summary,
                                           "Copy the connection's address (never a secret)")
-        for act in (self.new_action, self.test_action, self.edit_action, self.duplicate_action,
-                    self.delete_action):
+        for act in (self.new_action, self.test_action, self.test_all.all_action, self.edit_action,
+                    self.duplicate_action, self.delete_action):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
@@ -371,6 +374,7 @@ class MainWindow(QMainWindow):
         settings.setValue("main/geometry", self.saveGeometry())
         settings.setValue("main/splitter", self.splitter.saveState())
         self.cancel_test()
+        self.test_all.cancel()
         super().closeEvent(event)
 
     # --- data -----------------------------------------------------------------------------------------
@@ -408,11 +412,13 @@ class MainWindow(QMainWindow):
         return records or ([self.selected()] if self.selected() is not None else [])
 
     def _update_actions(self) -> None:
-        one = self.selected() is not None and not self._testing()
+        busy = self._testing() or self.test_all.running
+        one = self.selected() is not None and not busy
         for act in (self.test_action, self.edit_action, self.rename_action, self.duplicate_action,
                     self.copy_summary_action):
             act.setEnabled(one)
-        self.delete_action.setEnabled(bool(self.selected_records()) and not self._testing())
+        self.delete_action.setEnabled(bool(self.selected_records()) and not busy)
+        self.test_all.update_actions()
 
     def _current_changed(self, *_args) -> None:
         record = self.selected()
@@ -424,7 +430,7 @@ class MainWindow(QMainWindow):
             spawn(self._load_history(record.id))
 
     async def _load_history(self, instance_id: str) -> None:
-        runs = await background(self.hub.history, instance_id, 10)
+        runs = await background(self.hub.history, instance_id, SPARKLINE_RUNS)
         if (current := self.selected()) is not None and current.id == instance_id:
             self.detail.show_history(runs)
 
@@ -626,7 +632,7 @@ class MainWindow(QMainWindow):
             return code == QMessageBox.StandardButton.Yes
 
     def test_selected(self) -> None:
-        if (record := self.selected()) is not None and not self._testing():
+        if (record := self.selected()) is not None and not self._testing() and not self.test_all.running:
             self._test_task = spawn(self.test(record))
 
     async def test(self, record: InstanceRecord):
@@ -707,9 +713,10 @@ class MainWindow(QMainWindow):
         refuses keeps it open. App-level secrets are never read: the database says which ones are saved."""
         from connhub.gui.settings_dialog import SettingsDialog
 
-        timeout, app_settings = await background(lambda: (self.hub.default_timeout, self.hub.all_app_settings()))
+        timeout, app_settings, concurrency = await background(
+            lambda: (self.hub.default_timeout, self.hub.all_app_settings(), self.hub.concurrency))
         dialog = SettingsDialog(timeout, str(self.hub.data_dir), self.vault_status, self, hub=self.hub,
-                                app_types=self.hub.app_types(), app_settings=app_settings)
+                                app_types=self.hub.app_types(), app_settings=app_settings, concurrency=concurrency)
         async with self._dialog(dialog) as code:
             pass
         if code == SettingsDialog.DialogCode.Accepted:

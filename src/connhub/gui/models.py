@@ -40,10 +40,14 @@ class Roles(IntEnum):
     ID = Qt.ItemDataRole.UserRole + 7
     ENVIRONMENT = Qt.ItemDataRole.UserRole + 8
     TAGS = Qt.ItemDataRole.UserRole + 9
+    LIVE = Qt.ItemDataRole.UserRole + 10  # "queued" / "testing" while a Test all runs, else None
 
 
 STATUS_ORDER = {"failing": 0, "untested": 1, "ok": 2}
 ENVIRONMENT_TITLES = {"dev": "dev", "staging": "staging", "prod": "PROD"}
+#: What a row's badge says while a Test all holds it (the delegate draws these instead of the status).
+LIVE_TEXT = {"queued": "queued", "testing": "testing…"}
+_LIVE_ROLES = [Roles.LIVE, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole]
 
 
 def age(when: datetime | None, now: datetime | None = None) -> str:
@@ -101,6 +105,7 @@ class InstanceListModel(QAbstractListModel):
         self._row_of: dict[str, int] = {}
         self._haystacks: list[str] | None = None
         self.sort_key = "name"
+        self._live: dict[str, str] = {}  # instance id → "queued" / "testing"; kept by id across resets
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._records)
@@ -111,13 +116,15 @@ class InstanceListModel(QAbstractListModel):
         record = self._records[index.row()]
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return record.name
+        if role == Roles.LIVE:
+            return self._live.get(record.id)
         if role == Qt.ItemDataRole.DecorationRole:
             return type_icon(self._registry, record.type)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.name}\n{record.summary}\n{status_text(record)}"
+            return f"{record.name}\n{record.summary}\n{self._status_text(record)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             env = f", {record.environment} environment" if record.environment else ""
-            return f"{record.name}, {record.type}{env}, {status_text(record)}"
+            return f"{record.name}, {record.type}{env}, {self._status_text(record)}"
         if role == Roles.RECORD:
             return record
         if role == Roles.ID:
@@ -234,6 +241,33 @@ class InstanceListModel(QAbstractListModel):
 
     def row_of(self, instance_id: str) -> int | None:
         return self._row_of.get(instance_id)
+
+    # --- live state of a Test all (not saved: a cancelled run leaves each row's saved status showing) -----
+
+    def live(self, instance_id: str) -> str | None:
+        return self._live.get(instance_id)
+
+    def set_live(self, instance_ids, state: str | None) -> None:
+        """Mark rows "queued" / "testing", or None to show their saved status again. One dataChanged over the
+        span of the touched rows, with the roles that change: the filter proxy neither re-sorts nor re-filters."""
+        rows = []
+        for instance_id in instance_ids:
+            if state is None:
+                self._live.pop(instance_id, None)
+            else:
+                self._live[instance_id] = state
+            if (row := self._row_of.get(instance_id)) is not None:
+                rows.append(row)
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), _LIVE_ROLES)
+
+    def clear_live(self) -> None:
+        self.set_live(list(self._live), None)
+
+    def _status_text(self, record: InstanceRecord) -> str:
+        live = self._live.get(record.id)
+        return LIVE_TEXT.get(live, live) if live else status_text(record)
+
 
     def records(self) -> list[InstanceRecord]:
         return list(self._records)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QScrollArea,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
@@ -93,7 +94,8 @@ class AppSection:
 
 class SettingsDialog(QDialog):
     def __init__(self, timeout: float, data_dir: str, vault: VaultStatus | None, parent=None, *, hub=None,
-                 app_types: list[TypeEntry] = (), app_settings: dict[str, AppSettings] | None = None):
+                 app_types: list[TypeEntry] = (), app_settings: dict[str, AppSettings] | None = None,
+                 concurrency: int | None = None):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -126,6 +128,11 @@ class SettingsDialog(QDialog):
         label = QLabel("Default test &timeout")
         label.setBuddy(self.timeout)
         general.addRow(label, self.timeout)
+        self.concurrency = _concurrency_box(concurrency) if concurrency is not None else None
+        if self.concurrency is not None:
+            label = QLabel("Tests at &once")
+            label.setBuddy(self.concurrency)
+            general.addRow(label, self.concurrency)
         theme_label = QLabel("T&heme")
         theme_label.setBuddy(self.theme)
         general.addRow(theme_label, self.theme)
@@ -234,6 +241,8 @@ class SettingsDialog(QDialog):
         done: list[str] = []
         try:
             await background(self.hub.set_default_timeout, self.timeout.value())
+            if self.concurrency is not None:
+                await background(self.hub.set_concurrency, self.concurrency.value())
             for type_name, (values, unset) in changes.items():
                 await background(self.hub.set_app_settings, type_name, values, unset)
                 done.append(type_name)
@@ -269,3 +278,15 @@ class SettingsDialog(QDialog):
         self.ok_button.setEnabled(not busy)
         for section in self.sections.values():
             section.form.set_read_only(busy)
+
+
+def _concurrency_box(value: int) -> QSpinBox:
+    """How many connections "Test all" tests at once (the Hub keeps it between 1 and 64)."""
+    box = QSpinBox()
+    box.setRange(1, 64)
+    box.setValue(value)
+    box.setAccessibleName("Tests at once")
+    box.setToolTip("How many connections Test all tests at the same time. More is faster; fewer is gentler on "
+                   "shared servers and on a slow network.")
+    box.setMaximumWidth(box.sizeHint().width() + 40)
+    return box

@@ -34,6 +34,7 @@ from connhub.core.results import TestResult
 from connhub.core.urls import ParsedUrl, parse_url, url_field_keys
 from connhub.plugins.registry import Registry, TypeEntry
 from connhub.services import reconcile as recovery
+from connhub.services.batch import DEFAULT_CONCURRENCY
 from connhub.services.events import PayloadError, event_records, validate_payload
 from connhub.services.testing import DEFAULT_TIMEOUT, run_test
 from connhub.storage.repository import (
@@ -48,6 +49,7 @@ from connhub.storage.repository import (
 from connhub.storage.vault import SecretVault, app_owner
 
 log = logging.getLogger("connhub")
+CONCURRENCY_RANGE = (1, 64)  # tests at once: beyond 64 a desktop's file descriptors and servers' limits suffer
 
 
 class InvalidValues(ValueError):
@@ -134,6 +136,21 @@ class Hub:
         if not 0.1 <= seconds <= 600:
             raise ValueError("The timeout must be between 0.1 and 600 seconds")
         self.store.set_setting("default_timeout", repr(float(seconds)))
+
+    @property
+    def concurrency(self) -> int:
+        """How many tests a Test all runs at once. A value out of range (edited by hand) falls back inside it."""
+        try:
+            value = int(self.store.get_setting("concurrency", str(DEFAULT_CONCURRENCY)))
+        except ValueError:
+            return DEFAULT_CONCURRENCY
+        return min(max(value, CONCURRENCY_RANGE[0]), CONCURRENCY_RANGE[1])
+
+    def set_concurrency(self, count: int) -> None:
+        low, high = CONCURRENCY_RANGE
+        if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
+            raise ValueError(f"The number of tests at once must be a whole number from {low} to {high}")
+        self.store.set_setting("concurrency", str(count))
 
     # --- types ----------------------------------------------------------------------------------------
 
