@@ -60,7 +60,7 @@ def test_every_oauth2_field_is_described_in_the_json_schema():
      "oauth2.access_token_field 'oauth_access_token' must be shown only when signing in with OAuth"),
     (lambda raw: props(raw).pop("oauth_expires_at"),
      "oauth2.expires_at_field 'oauth_expires_at' is not a credential field"),
-    (lambda raw: props(raw)["auth_method"].update(enum=["token"]),
+    (lambda raw: props(raw)["auth_method"].update({"enum": ["token"], "x-enum-labels": ["Access token"]}),
      "oauth2.method_value 'oauth2' is not one of 'auth_method''s enum values: add it to the enum"),
     (lambda raw: raw["oauth2"].update(method_field="how"),
      "oauth2.method_field 'how' is not a credential field"),

@@ -111,7 +111,7 @@ def test_context_menu_sets_the_environment_and_offers_every_action(qtbot, qloop,
     click_row(qtbot, window, "Queue")
     menu = window.context_menu()
     texts = [a.text() for a in menu.actions() if not a.isSeparator()]
-    assert texts[:5] == ["Test", "Edit…", "Rename", "Duplicate", "Copy address"]
+    assert texts[:6] == ["Test", "Test selected", "Edit…", "Rename", "Duplicate", "Copy address"]
     assert "Delete…" in texts and "Environment" in texts
     environments = menu.findChild(type(menu), "environmentMenu")
     production = next(a for a in environments.actions() if a.text() == "Production")
@@ -368,3 +368,21 @@ def test_every_control_has_an_accessible_name(qtbot, qloop, window):
     settings.show()
     assert unnamed_controls(settings) == []
     settings.reject()
+
+
+def test_test_all_leaves_out_connections_that_ask_for_their_secrets(qtbot, qloop, make_window):
+    """A batch asks no questions: an "ask every time" connection without its secret this session is skipped
+    (and said so), not recorded as failing for a missing password."""
+    window = make_window()
+    hub = window.hub
+    asking = hub.create("redis", "Asks", {"host": "127.0.0.1", "port": free_port(), "password": "pw"},
+                        secret_mode="session")
+    hub._session_secrets.clear()  # as after a restart
+    hub.create("redis", "Plain", {"host": "127.0.0.1", "port": free_port()})
+    window.reload()
+    task = window.test_all.test_all()
+    qtbot.waitUntil(task.done, timeout=15_000)
+    settle(qtbot, qloop)
+    assert window.test_all.skipped == ["Asks"] and "1 skipped" in window.statusBar().currentMessage()
+    assert hub.find("Asks").status == "untested" and hub.history(asking.id) == []
+    assert hub.find("Plain").status == "failing"

@@ -257,8 +257,8 @@ class MainWindow(QMainWindow):
         if not self.selected_records():
             menu.addAction(self.new_action)
             return menu
-        for act in (self.test_action, self.edit_action, self.rename_action, self.duplicate_action,
-                    self.copy_summary_action):
+        for act in (self.test_action, self.test_all.selected_action, self.edit_action, self.rename_action,
+                    self.duplicate_action, self.copy_summary_action):
             menu.addAction(act)
         environments = menu.addMenu("Environment")
         environments.setObjectName("environmentMenu")

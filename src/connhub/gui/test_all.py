@@ -114,6 +114,7 @@ class TestAllController(QObject):
         self._done = 0  # finished tests of the current run, for the progress bar
         self._flusher: asyncio.Task | None = None
         self.last_summary: RunSummary | None = None
+        self.skipped: list[str] = []  # names left out of the last run: they ask for their secrets every time
 
         self.all_action = self._action("Test all", "Ctrl+Shift+T", self.test_all,
                                        "Test every connection the list shows (the filter applies)")
@@ -187,9 +188,16 @@ class TestAllController(QObject):
     def start(self, records: list[InstanceRecord], nothing: str = "Nothing to test") -> asyncio.Task | None:
         if self.running or self.window._testing():
             return None
+        # "Ask every time" connections whose secrets this session does not know yet are left out: a batch
+        # asks no questions (test one alone to be asked), and a failure for a missing password would mislead.
+        asking = [r for r in records if self.window.hub.needs_secrets(r)]
+        records = [r for r in records if r not in asking]
         if not records:
-            self.window.statusBar().showMessage(nothing, 4000)
+            self.window.statusBar().showMessage(
+                f"Nothing to test: {len(asking)} connection(s) ask for their secrets every time; test one to be "
+                "asked" if asking else nothing, 6000)
             return None
+        self.skipped = [r.name for r in asking]
         self._task = spawn(self.run(records))
         self._set_busy(True)
         return self._task
@@ -266,7 +274,8 @@ class TestAllController(QObject):
             self._set_busy(False)
         summary = RunSummary(total, counts["ok"], counts["failing"], time.monotonic() - start, cancelled, error)
         self.last_summary = summary
-        self.window.statusBar().showMessage(summary.text())
+        skipped = f" ({len(self.skipped)} skipped: they ask for their secrets every time)" if self.skipped else ""
+        self.window.statusBar().showMessage(summary.text() + skipped)
         self.window._current_changed()  # the selected row's details and history, as recorded
         self.finished.emit(summary)
         return summary
