@@ -8,22 +8,10 @@ import subprocess
 import sys
 import textwrap
 
-PROBE = textwrap.dedent(r"""
-    import asyncio, json, socket, sys
-    import keyring.backend
+from tests.support.startup_probe import COUNTERS
 
-    class CountingKeyring(keyring.backend.KeyringBackend):
-        priority = 1
-        def __init__(self):
-            super().__init__()
-            self.store, self.reads = {}, 0
-        def get_password(self, service, user):
-            self.reads += 1
-            return self.store.get((service, user))
-        def set_password(self, service, user, password):
-            self.store[(service, user)] = password
-        def delete_password(self, service, user):
-            self.store.pop((service, user), None)
+PROBE = COUNTERS + textwrap.dedent(r"""
+    import asyncio, json, sys
 
     from connhub.services.hub import Hub
     from connhub.storage.vault import SecretVault
@@ -39,13 +27,7 @@ PROBE = textwrap.dedent(r"""
     for name in [m for m in sys.modules if m.startswith("connhub.integrations.")]:
         del sys.modules[name]  # saving imported them; start-up must not
 
-    inet = []
-    real_connect = socket.socket.connect
-    def connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            inet.append(str(address))
-        return real_connect(self, address)
-    socket.socket.connect = connect
+    count_connections()
 
     import qasync
     from PySide6.QtWidgets import QApplication

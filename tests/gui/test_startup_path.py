@@ -13,20 +13,11 @@ from connhub.gui.main_window import MainWindow
 from connhub.gui.startup import StartupHub, default_data_dir, finish
 from connhub.services.hub import Hub
 from connhub.storage.vault import SecretVault
+from tests.support.startup_probe import COUNTERS
 
-PROBE = textwrap.dedent(r"""
-    import json, socket, sys
-    import keyring, keyring.backend
-
-    class CountingKeyring(keyring.backend.KeyringBackend):
-        priority = 1
-        calls = 0
-        def get_password(self, service, user):
-            CountingKeyring.calls += 1
-        def set_password(self, service, user, password):
-            CountingKeyring.calls += 1
-        def delete_password(self, service, user):
-            CountingKeyring.calls += 1
+PROBE = COUNTERS + textwrap.dedent(r"""
+    import json, sys
+    import keyring
 
     if sys.argv[1] == "seed":  # in its own process, so that the run below starts with nothing imported
         from connhub.services.hub import Hub
@@ -42,13 +33,7 @@ PROBE = textwrap.dedent(r"""
              "redis", "connhub.integrations.postgres", "connhub.services.hub", "connhub.plugins.registry")
     keyring.set_keyring(CountingKeyring())
     CountingKeyring.calls = 0
-    inet = []
-    real_connect = socket.socket.connect
-    def connect(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            inet.append(str(address))
-        return real_connect(self, address)
-    socket.socket.connect = connect
+    count_connections()
 
     import connhub.gui.startup as startup
     seen = {}
