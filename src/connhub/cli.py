@@ -7,8 +7,6 @@ Secrets are never taken from arguments: a hidden prompt, `--secret-stdin FIELD` 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import getpass
 import json
 import os
 import sys
@@ -123,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if not (sys.argv[1:] if argv is None else argv):  # plain `connhub`: the window, without building the parser
+        from connhub.gui.app import run_gui
+
+        return run_gui()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.data_dir:
@@ -297,6 +299,8 @@ def cmd_add(hub, args) -> int:
         for key in sorted(active_keys(entry.specs, values) - later):
             spec = specs.get(key)
             if spec and spec.secret and key not in values:
+                import getpass
+
                 typed = getpass.getpass(f"{spec.title} ({key}, empty for none): ")
                 if typed:
                     values[key] = typed
@@ -318,6 +322,8 @@ def _values_from_url(hub, entry, args, specs) -> dict[str, Any]:
         url, source = args.url, "--url"
     elif args.url_stdin:
         # From a terminal, the URL is typed hidden, like a password: it may hold one.
+        import getpass
+
         line = getpass.getpass("Connection URL: ") if sys.stdin.isatty() else sys.stdin.readline()
         url, source = line.rstrip("\r\n"), "--url-stdin"
     elif args.url_env is not None:
@@ -362,6 +368,8 @@ def cmd_test(hub, args) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be a positive number of seconds")
     records = hub.instances() if args.all else [hub.find(name) for name in args.names]
+    import asyncio
+
     results = asyncio.run(_test_all(hub, records, args.timeout, hub.concurrency))
     for record, result in zip(records, results, strict=True):
         if args.json:
@@ -379,6 +387,8 @@ def cmd_test(hub, args) -> int:
 
 
 async def _test_all(hub, records, timeout: float | None, concurrency: int = 8):
+    import asyncio
+
     gate = asyncio.Semaphore(concurrency)
 
     async def one(record):

@@ -6,7 +6,6 @@ state), the browser is opened when one is available, and the loopback listener w
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
@@ -44,6 +43,8 @@ def cmd_signin(hub, args) -> int:
         print("Waiting for the browser… (Ctrl+C cancels)", file=sys.stderr)
 
     try:
+        import asyncio
+
         asyncio.run(sign_in_instance(hub, record, open_browser, timeout=args.timeout))
     except OAuthError as exc:
         print(f"connhub: {exc}", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""The app's own start-up path (gui/app.py): first paint before SQLAlchemy, pydantic, jsonschema, keyring and
-Alembic are even imported, with the same list; then the real Hub takes over."""
+"""The app's own start-up path (gui/app.py): first paint before SQLAlchemy, pydantic, jsonschema, keyring,
+Alembic, asyncio and qasync are even imported, with the same list; then the real Hub takes over."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ PROBE = COUNTERS + textwrap.dedent(r"""
         hub.close()
         raise SystemExit(0)
     HEAVY = ("sqlalchemy", "pydantic", "jsonschema", "keyring.backends.SecretService", "alembic", "asyncpg",
-             "redis", "connhub.integrations.postgres", "connhub.services.hub", "connhub.plugins.registry")
+             "redis", "connhub.integrations.postgres", "connhub.services.hub", "connhub.plugins.registry",
+             "asyncio", "qasync", "connhub.gui.detail_pane", "connhub.gui.transfer")
     keyring.set_keyring(CountingKeyring())
     CountingKeyring.calls = 0
     count_connections()

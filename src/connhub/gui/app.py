@@ -1,41 +1,60 @@
-"""Start the window: one QApplication, asyncio running inside Qt's event loop (qasync)."""
+"""Start the window: one QApplication, asyncio running inside Qt's event loop (qasync).
+
+The window paints first, on Qt's own event loop; asyncio and qasync are imported and the loop set up right
+after (the two imports alone cost about as much as drawing the list of a thousand connections). Nothing that
+needs asyncio runs before: the window's own start (`MainWindow.start`) and the real Hub (`startup.finish`) are
+the loop's first tasks.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
 
 def run_gui(argv: list[str] | None = None) -> int:
-    import qasync
     from PySide6.QtWidgets import QApplication
 
     from connhub.gui.icons import app_icon
     from connhub.gui.main_window import MainWindow
-    from connhub.gui.startup import StartupHub, after_first_paint, finish
-    from connhub.gui.tasks import spawn
-    from connhub.services.logs import setup_logging
+    from connhub.gui.startup import StartupHub, wait_for_first_paint
+    from connhub.gui.theme import apply_theme, saved_theme
 
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("connhub")
     app.setOrganizationName("connhub")
     app.setDesktopFileName("connhub")
     app.setWindowIcon(app_icon())
-    from connhub.gui.theme import apply_theme, saved_theme
-
     apply_theme(app, saved_theme())
+
+    hub = StartupHub()  # the real Hub (SQLAlchemy, validated manifests) loads right after the first paint
+    window = MainWindow(hub, start_after_paint=False)
+    window.show()
+    wait_for_first_paint(window)
+    if not window.isVisible():  # closed before it even painted
+        hub.close()
+        return 0
+    exit_after_paint = bool(os.environ.get("CONNHUB_EXIT_AFTER_PAINT"))  # benchmarks and smoke tests
+    if exit_after_paint:
+        print("first-paint", flush=True)
+
+    import asyncio
+
+    import qasync
+
+    from connhub.gui.startup import finish
+    from connhub.gui.tasks import spawn
+
     loop = qasync.QEventLoop(app)
     executor = qasync.QThreadExecutor(2)  # database and keyring work, never on the GUI thread
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
+    from connhub.services.logs import setup_logging  # logging.handlers: pickle, socket, queue…
 
-    hub = StartupHub()  # the real Hub (SQLAlchemy, validated manifests) loads right after the first paint
-    setup_logging(hub.data_dir)
-    window = MainWindow(hub)
-    after_first_paint(window, lambda: spawn(finish(window, hub)))
-    window.show()
-    if os.environ.get("CONNHUB_EXIT_AFTER_PAINT"):  # benchmarks and smoke tests: stop after the first paint
+    loop.call_soon(setup_logging, hub.data_dir)  # nothing logs before the first paint
+    loop.call_soon(window.start)  # the detail pane, the keyring check, reconciliation, workspaces
+    loop.call_soon(lambda: spawn(finish(window, hub)))
+    if exit_after_paint:
         from PySide6.QtCore import QTimer
 
         shot = os.environ.get("CONNHUB_SCREENSHOT")  # smoke tests: also save the window as a PNG, a second in
@@ -46,8 +65,7 @@ def run_gui(argv: list[str] | None = None) -> int:
                 window.grab().save(shot)
             app.quit()
 
-        after_first_paint(window, lambda: (print("first-paint", flush=True),
-                                           QTimer.singleShot(1000 if shot else 0, done)))
+        QTimer.singleShot(1000 if shot else 0, done)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
     try:
@@ -59,9 +77,11 @@ def run_gui(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _cancel_pending(loop: asyncio.AbstractEventLoop) -> None:
+def _cancel_pending(loop) -> None:
     """Quitting while a UI task still waits (a keyring check, a test) cancels it cleanly instead of
     leaving asyncio to complain that a pending task was destroyed."""
+    import asyncio
+
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:
         task.cancel()

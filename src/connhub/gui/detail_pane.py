@@ -29,6 +29,7 @@ from connhub.gui.icons import type_icon
 from connhub.gui.models import age
 from connhub.gui.sparkline import Sparkline
 from connhub.gui.test_panel import TestPanel
+from connhub.gui.theme import styled
 
 if TYPE_CHECKING:  # the window's first paint does without these (pydantic, SQLAlchemy): see gui/startup.py
     from connhub.plugins.registry import Registry, TypeEntry
@@ -42,14 +43,12 @@ class DetailPane(QStackedWidget):
     duplicate_clicked = Signal()
     delete_clicked = Signal()
 
-    def __init__(self, registry: Registry, parent=None):
+    def __init__(self, registry: Registry, empty: QWidget, parent=None):
+        """`empty` is shown while nothing is selected: the window's own, painted before this pane is built."""
         super().__init__(parent)
         self.registry = registry
         self.setObjectName("detailPane")
         self.setMinimumWidth(300)
-        empty = QLabel("Select a connection to see its details,\nor press Ctrl+N to add one.")
-        empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        empty.setObjectName("emptyDetail")
         self.addWidget(empty)
 
         page = QWidget()
@@ -67,8 +66,7 @@ class DetailPane(QStackedWidget):
         self.summary.setWordWrap(True)
         # The last outcome in colour ("✖ Connection refused (2 min ago, 3 in a row)"), then what the server
         # said and the hint, in the normal text colour, so a failure reads as a heading plus advice.
-        self.status = QLabel()
-        self.status.setObjectName("detailStatus")
+        self.status = styled(QLabel(), "detailStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_detail = QLabel()

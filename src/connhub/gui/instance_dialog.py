@@ -38,6 +38,7 @@ from connhub.gui.form import CredentialForm, _error_color, _muted_color
 from connhub.gui.icons import type_icon
 from connhub.gui.tasks import background, dialog_result, load_integration, show_error, spawn
 from connhub.gui.test_panel import TestPanel
+from connhub.gui.theme import styled
 from connhub.gui.widgets import PasswordEdit
 from connhub.plugins.registry import TypeEntry
 from connhub.services.hub import ENVIRONMENTS, Hub, InvalidValues
@@ -119,8 +120,7 @@ class InstanceDialog(QDialog):
         self.name_edit = QLineEdit(record.name if record else "")
         self.name_edit.setPlaceholderText(f"e.g. {entry.name} production")
         self.name_edit.setAccessibleName("Connection name")
-        self.name_error = QLabel()
-        self.name_error.setObjectName("fieldError")
+        self.name_error = styled(QLabel(), "fieldError")
         self.name_error.hide()
         name_label = QLabel("&Name *")
         name_label.setBuddy(self.name_edit)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -13,13 +12,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QComboBox,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
     QMainWindow,
-    QMenu,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QToolBar,
@@ -31,7 +27,6 @@ from PySide6.QtWidgets import (
 from connhub.gui.delegate import InstanceDelegate
 from connhub.gui.icons import app_icon
 from connhub.gui.models import SORTS, InstanceFilter, InstanceListModel, Roles, type_tree_model
-from connhub.gui.sparkline import LIMIT as SPARKLINE_RUNS
 from connhub.gui.tasks import (
     background,
     dialog_result,
@@ -40,26 +35,26 @@ from connhub.gui.tasks import (
     spawn,
 )
 from connhub.gui.test_all import TestAllController
+from connhub.gui.theme import styled
 from connhub.storage.vault import VaultError
 
 if TYPE_CHECKING:  # dialogs and the Hub are imported when first used: the first paint needs none of them
+    import asyncio
+
+    from PySide6.QtWidgets import QMenu
+
+    from connhub.gui.detail_pane import DetailPane
+    from connhub.gui.monitoring import MonitoringController
+    from connhub.gui.transfer import TransferActions
     from connhub.services.hub import Hub
     from connhub.storage.records import InstanceRecord
     from connhub.storage.vault import VaultStatus
 
-STYLE = """
-QLabel#fieldError { color: #d93025; }
-QLabel#testHeadline[outcome="ok"] { color: #15803d; font-weight: 600; }
-QLabel#testHeadline[outcome="failed"] { color: #d93025; font-weight: 600; }
-QLabel#detailStatus[outcome="ok"] { color: #15803d; font-weight: 600; }
-QLabel#detailStatus[outcome="failed"] { color: #d93025; font-weight: 600; }
-QLabel#keyringBanner { background: #fef3c7; color: #78350f; padding: 8px; border-bottom: 1px solid #f59e0b; }
-"""
 NEW_WORKSPACE = "\x00new"  # the workspace box's last item: "New workspace…"
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, hub: Hub):
+    def __init__(self, hub: Hub, start_after_paint: bool = True):
         super().__init__()
         self.hub = hub
         self.vault_status: VaultStatus | None = None
@@ -70,7 +65,6 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self._update_title()
         self.setObjectName("mainWindow")
-        self.setStyleSheet(STYLE)
         self.resize(1180, 720)
 
         self.model = InstanceListModel(hub.registry, self)
@@ -127,24 +121,23 @@ class MainWindow(QMainWindow):
         middle_layout.addWidget(self.search)
         middle_layout.addWidget(self.list_stack, 1)
 
-        from connhub.gui.detail_pane import DetailPane
-
-        self.detail = DetailPane(hub.registry)
-        self.detail.test_clicked.connect(self.test_selected)
-        self.detail.edit_clicked.connect(self.edit_selected)
-        self.detail.duplicate_clicked.connect(self.duplicate_selected)
-        self.detail.delete_clicked.connect(self.delete_selected)
-        self.detail.test_panel.cancel_requested.connect(self.cancel_test)
+        # The detail pane (tabs, history, events) is built right after the first paint, or when first needed;
+        # until then its "nothing selected" page stands in its place (see `detail`).
+        self._detail: DetailPane | None = None
+        self._transfer: TransferActions | None = None
+        self._empty_detail = QLabel("Select a connection to see its details,\nor press Ctrl+N to add one.")
+        self._empty_detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._empty_detail.setObjectName("emptyDetail")
+        self._empty_detail.setMinimumWidth(300)
 
         self.splitter = QSplitter()
         self.splitter.addWidget(left)
         self.splitter.addWidget(middle)
-        self.splitter.addWidget(self.detail)
+        self.splitter.addWidget(self._empty_detail)
         self.splitter.setSizes([220, 520, 440])
         self.splitter.setChildrenCollapsible(False)
 
-        self.banner = QLabel()
-        self.banner.setObjectName("keyringBanner")
+        self.banner = styled(QLabel(), "keyringBanner")
         self.banner.setWordWrap(True)
         self.banner.hide()
         central = QWidget()
@@ -158,21 +151,53 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self.keyring_label = QLabel("Keyring: checking…")
         self.statusBar().addPermanentWidget(self.keyring_label)
-
-        from connhub.gui import monitoring
-
-        self.monitoring = monitoring.install(self)
+        self.monitoring: MonitoringController | None = None  # with the detail pane, after the first paint
         self.reload()
         self._restore_geometry()
-        from connhub.gui.startup import after_first_paint
+        if start_after_paint:
+            from connhub.gui.startup import after_first_paint
 
-        after_first_paint(self, self._start_checks)  # the first paint waits for no keyring and no database
+            after_first_paint(self, self.start)  # the first paint waits for no keyring and no database
 
-    def _start_checks(self) -> None:
-        """The keyring's state, what a crash left behind, the workspaces: all off the GUI thread."""
+    def start(self) -> None:
+        """What the first paint does not wait for; needs the asyncio loop running. The detail pane and its
+        monitoring control; then the keyring's state, what a crash left behind, the workspaces: all off the GUI
+        thread. gui/app.py calls it itself, once the loop runs; a window made with a loop running (tests, the
+        screenshots) starts at its first paint."""
+        from connhub.gui import monitoring
+
+        if self.monitoring is None:
+            self.monitoring = monitoring.install(self)  # builds the detail pane
         self._keyring_check = spawn(self.check_keyring())
         spawn(self.reconcile_keyring())
         spawn(self.refresh_workspaces())
+
+    @property
+    def transfer(self) -> TransferActions:
+        """What Export… and Import… do (gui/transfer.py: dialogs, encryption), imported on first use."""
+        if self._transfer is None:
+            from connhub.gui.transfer import TransferActions
+
+            self._transfer = TransferActions(self)
+        return self._transfer
+
+    @property
+    def detail(self) -> DetailPane:
+        """The right-hand pane, built on first use (at the latest right after the first paint)."""
+        if self._detail is None:
+            from connhub.gui.detail_pane import DetailPane
+
+            sizes = self.splitter.sizes()
+            pane = DetailPane(self.hub.registry, self._empty_detail)  # takes the placeholder as its first page
+            self.splitter.insertWidget(2, pane)
+            self.splitter.setSizes(sizes)
+            pane.test_clicked.connect(self.test_selected)
+            pane.edit_clicked.connect(self.edit_selected)
+            pane.duplicate_clicked.connect(self.duplicate_selected)
+            pane.delete_clicked.connect(self.delete_selected)
+            pane.test_panel.cancel_requested.connect(self.cancel_test)
+            self._detail = pane
+        return self._detail
 
     # --- set-up ---------------------------------------------------------------------------------------
 
@@ -208,9 +233,16 @@ class MainWindow(QMainWindow):
             toolbar.addAction(act)
         toolbar.addSeparator()
         toolbar.addAction(self.settings_action)
-        from connhub.gui.transfer import install_transfer_actions
-
-        install_transfer_actions(self)  # Export…, Import… (gui/transfer.py)
+        # Export… and Import… (gui/transfer.py, loaded on first use), also in the File menu.
+        self.import_action = action("&Import…", "Ctrl+Shift+I", lambda: self.transfer.import_clicked(),
+                                    "Import connections from a file")
+        self.export_action = action("E&xport…", "Ctrl+Shift+E", lambda: self.transfer.export_clicked(),
+                                    "Export connections to a file")
+        file_menu = self.menuBar().addMenu("&File")
+        toolbar.addSeparator()
+        for act in (self.import_action, self.export_action):
+            file_menu.addAction(act)
+            toolbar.addAction(act)
         toolbar.addSeparator()
 
         self.workspace_box = QComboBox()
@@ -251,6 +283,8 @@ class MainWindow(QMainWindow):
 
     def context_menu(self) -> QMenu:
         """Everything the toolbar and shortcuts do for the selection, plus the environment."""
+        from PySide6.QtWidgets import QMenu
+
         menu = QMenu(self)
         menu.setObjectName("instanceMenu")
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -309,6 +343,8 @@ class MainWindow(QMainWindow):
             spawn(self.switch_workspace(name))
 
     async def new_workspace(self, name: str | None = None) -> str | None:
+        from PySide6.QtWidgets import QInputDialog
+
         from connhub.services.hub import InvalidValues
 
         if name is None:
@@ -364,12 +400,13 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
-        if self.monitoring.hide_instead_of_close():  # keep running (and monitoring) in the tray
-            event.ignore()
-            self.hide()
-            return
-        self.monitoring.stop()
-        self.monitoring.tray.hide()
+        if self.monitoring is not None:
+            if self.monitoring.hide_instead_of_close():  # keep running (and monitoring) in the tray
+                event.ignore()
+                self.hide()
+                return
+            self.monitoring.stop()
+            self.monitoring.tray.hide()
         settings = QSettings()
         settings.setValue("main/geometry", self.saveGeometry())
         settings.setValue("main/splitter", self.splitter.saveState())
@@ -422,15 +459,18 @@ class MainWindow(QMainWindow):
 
     def _current_changed(self, *_args) -> None:
         record = self.selected()
-        self.detail.show_record(record)
-        if not self._testing():
-            self.detail.test_panel.clear()  # an earlier result belongs to whichever connection it tested
+        if record is not None or self._detail is not None:  # nothing selected: the placeholder says so already
+            self.detail.show_record(record)
+            if not self._testing():
+                self.detail.test_panel.clear()  # an earlier result belongs to whichever connection it tested
         self._update_actions()
         if record is not None:
             spawn(self._load_history(record.id))
 
     async def _load_history(self, instance_id: str) -> None:
-        runs = await background(self.hub.history, instance_id, SPARKLINE_RUNS)
+        from connhub.gui.sparkline import LIMIT  # statistics, fractions, decimal: not for the first paint
+
+        runs = await background(self.hub.history, instance_id, LIMIT)
         if (current := self.selected()) is not None and current.id == instance_id:
             self.detail.show_history(runs)
 
@@ -604,6 +644,8 @@ class MainWindow(QMainWindow):
         return len(deleted) == len(records)
 
     async def _confirm_delete(self, records: list[InstanceRecord]) -> bool:
+        from PySide6.QtWidgets import QInputDialog, QMessageBox  # set up on first use, not for the first paint
+
         prod = [r for r in records if r.environment == "prod"]
         if len(records) == 1:
             text = (f"Delete “{records[0].name}”?\n\nIts saved secrets are removed from the keyring. "
@@ -637,6 +679,8 @@ class MainWindow(QMainWindow):
 
     async def test(self, record: InstanceRecord):
         """Test a saved instance; its Status row then shows the outcome (with the hint when it failed)."""
+        import asyncio
+
         from connhub.storage.repository import InstanceNotFound
 
         self._test_task = task = asyncio.current_task()

@@ -8,6 +8,7 @@ import html
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout
 
 from connhub.core.fields import FieldSpec
+from connhub.gui.theme import styled
 from connhub.gui.widgets import PasswordEdit
 from connhub.storage.repository import InstanceRecord
 
@@ -29,8 +30,7 @@ class SecretPrompt(QDialog):
             label.setBuddy(edit)
             rows.addRow(label, edit)
             self.edits[spec.key] = edit
-        self.error = QLabel()
-        self.error.setObjectName("fieldError")
+        self.error = styled(QLabel(), "fieldError")
         self.error.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Use for this session")

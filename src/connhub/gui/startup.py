@@ -97,6 +97,17 @@ def after_first_paint(widget, callback) -> None:
     widget.installEventFilter(Once(widget))
 
 
+def wait_for_first_paint(widget, limit_ms: int = 3000) -> None:
+    """Run Qt's own event loop until `widget` has painted once. A window that is never exposed (started
+    minimised, say) holds start-up back at most `limit_ms`."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    after_first_paint(widget, loop.quit)
+    QTimer.singleShot(limit_ms, loop.quit)
+    loop.exec()
+
+
 def _load(hub: StartupHub) -> Hub:
     real = hub.real()
     real.store  # noqa: B018 - opens (and if needed migrates) the database now, not on the first click

@@ -1,26 +1,36 @@
-"""Running work off the GUI thread and awaiting dialogs, without nested event loops."""
+"""Running work off the GUI thread and awaiting dialogs, without nested event loops.
+
+asyncio is imported inside the functions: they all run once the loop does, after the window's first paint
+(gui/app.py), and importing asyncio costs about as much as drawing the list.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+from typing import TYPE_CHECKING, Any, TypeVar
 
 T = TypeVar("T")
 log = logging.getLogger("connhub.gui")
 
+if TYPE_CHECKING:
+    import asyncio
+
+    from PySide6.QtWidgets import QDialog, QMessageBox, QWidget
+
 
 async def background(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Blocking work (SQLite, keyring) on the loop's worker executor; the window keeps painting."""
+    import asyncio
+
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args, **kwargs))
 
 
 async def dialog_result(dialog: QDialog) -> int:
     """Open a dialog window-modally and wait for it to finish, without `exec()`'s nested loop."""
+    import asyncio
+
     future = asyncio.get_running_loop().create_future()
 
     def done(code: int) -> None:
@@ -43,6 +53,8 @@ async def load_integration(entry) -> None:
 
 
 def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
+    from PySide6.QtWidgets import QMessageBox  # each Qt class costs its set-up on first use: not before a paint
+
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, parent)
     box.setObjectName("errorBox")
     box.open()
@@ -51,6 +63,8 @@ def show_error(parent: QWidget, title: str, text: str) -> QMessageBox:
 
 def spawn(coro) -> asyncio.Task:
     """Start a UI coroutine; an unexpected error is logged (types and ids only) instead of vanishing."""
+    import asyncio
+
     task = asyncio.ensure_future(coro)
 
     def report(t: asyncio.Task) -> None:

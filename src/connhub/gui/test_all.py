@@ -15,10 +15,10 @@ finished results stay recorded, and rows that did not finish show their previous
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -26,8 +26,10 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from connhub.gui.models import Roles
 from connhub.gui.tasks import background, load_integration, spawn
-from connhub.services.batch import test_many
 from connhub.storage.records import InstanceRecord
+
+if TYPE_CHECKING:  # imported when a run starts: the first paint needs neither
+    import asyncio
 
 log = logging.getLogger("connhub.gui")
 
@@ -125,14 +127,21 @@ class TestAllController(QObject):
 
         window.list_view.selectionModel().selectionChanged.connect(lambda *_: self.update_actions())
 
-        self.progress = TestAllProgress()
-        self.progress.cancel_requested.connect(self.cancel)
-        window.statusBar().insertPermanentWidget(0, self.progress)
+        self._progress: TestAllProgress | None = None
 
         self.age_timer = QTimer(self)
         self.age_timer.setInterval(AGE_REFRESH_MS)
         self.age_timer.timeout.connect(self.refresh_ages)
         self.age_timer.start()
+
+    @property
+    def progress(self) -> TestAllProgress:
+        """The status bar's strip, made for the first run (the first paint does without it)."""
+        if self._progress is None:
+            self._progress = TestAllProgress()
+            self._progress.cancel_requested.connect(self.cancel)
+            self.window.statusBar().insertPermanentWidget(0, self._progress)
+        return self._progress
 
     def _action(self, text: str, shortcut: str | None, slot, tip: str) -> QAction:
         act = QAction(text, self.window)
@@ -214,6 +223,10 @@ class TestAllController(QObject):
 
     async def run(self, records: list[InstanceRecord]) -> RunSummary:
         """Test `records` (at most the Hub's `concurrency` at once) and show it all; returns the summary."""
+        import asyncio
+
+        from connhub.services.batch import test_many
+
         self._run += 1
         run = self._run
         records = list(records)
@@ -294,6 +307,8 @@ class TestAllController(QObject):
         """Bring the rows and the bar up to date at most once a `FRAME`. QListView repaints its whole viewport
         for every dataChanged, even of one row, and a progress bar repaints at once on each value: per result,
         500 fast tests took 3x as long as the tests themselves. Per frame, the cost is bounded whatever the rate."""
+        import asyncio
+
         while self._pending or self._starting:
             await asyncio.sleep(FRAME)
             starting, self._starting = self._starting, []

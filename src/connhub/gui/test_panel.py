@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 
 from connhub.core.errors import TITLES
 from connhub.core.results import TestResult
+from connhub.gui.theme import styled
 
 STAGE_TEXT = {"resolve": "Resolving host…", "connect": "Connecting…", "tls": "Negotiating TLS…",
               "auth": "Authenticating…", "probe": "Checking the server…"}
@@ -35,8 +36,7 @@ class TestPanel(QWidget):
         self.cancel = QPushButton("Cancel test")
         self.cancel.setAccessibleName("Cancel test")
         self.cancel.clicked.connect(self.cancel_requested)
-        self.headline = QLabel()
-        self.headline.setObjectName("testHeadline")
+        self.headline = styled(QLabel(), "testHeadline")
         self.headline.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.headline.setWordWrap(True)
         self.hint = QLabel()

@@ -9,15 +9,13 @@ window calls. File choosers are attributes of `TransferActions`, so tests hand i
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -31,19 +29,18 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMenu,
     QMessageBox,
     QPushButton,
     QRadioButton,
     QStyledItemDelegate,
     QTableView,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from connhub.gui.models import Roles
 from connhub.gui.tasks import background, dialog_result, show_error, spawn
+from connhub.gui.theme import styled
 from connhub.services.transfer import (
     Decision,
     ImportReport,
@@ -61,6 +58,10 @@ from connhub.services.transfer import (
     still_missing,
     write_export,
 )
+
+if TYPE_CHECKING:
+    import asyncio
+
 
 MIN_PASSPHRASE = 8
 JSON_FILTER = "connhub exports (*.json);;All files (*)"
@@ -92,8 +93,7 @@ def _bind(label_text: str, widget: QWidget, accessible: str) -> QLabel:
 
 
 def _error_label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName("fieldError")
+    label = styled(QLabel(), "fieldError")
     label.setAccessibleName(name)
     label.setWordWrap(True)
     label.hide()
@@ -151,7 +151,6 @@ class ExportDialog(QDialog):
         self.error = _error_label("Export problem")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = self.buttons.addButton("E&xport…", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.export_button.setDefault(True)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
@@ -161,6 +160,9 @@ class ExportDialog(QDialog):
         layout.addWidget(self.passphrase_box)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        # Once in the dialog, so the dialog remembers it as its default: Enter exports even after a button had
+        # the focus (in the Fusion style's button order, Cancel comes first and would take the role).
+        self.export_button.setDefault(True)
         for first, second in ((self.selected_radio, self.all_radio), (self.all_radio, self.plain_radio),
                               (self.plain_radio, self.encrypted_radio), (self.encrypted_radio, self.passphrase),
                               (self.passphrase, self.confirm), (self.confirm, self.buttons)):
@@ -450,7 +452,6 @@ class ImportPreviewDialog(QDialog):
         self.error = _error_label("Import problem")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.import_button = self.buttons.addButton("&Import", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.import_button.setDefault(True)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
@@ -461,6 +462,7 @@ class ImportPreviewDialog(QDialog):
         layout.addLayout(all_row)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        self.import_button.setDefault(True)  # once in the dialog (see ExportDialog)
         for first, second in ((self.table, self.all_choice), (self.all_choice, self.apply_all_button),
                               (self.apply_all_button, self.buttons)):
             self.setTabOrder(first, second)
@@ -525,25 +527,14 @@ def _default_import_path(parent: QWidget) -> str | None:
 
 
 class TransferActions:
-    """Export… and Import… for one main window. `choose_export_path(parent, suggested)` and
-    `choose_import_path(parent)` return a path or None (cancelled); tests replace them."""
+    """What the window's Export… and Import… actions do. `choose_export_path(parent, suggested)` and
+    `choose_import_path(parent)` return a path or None (cancelled); tests replace them. The actions themselves
+    are the window's (gui/main_window.py): this module loads on their first use, not for the first paint."""
 
     def __init__(self, window):
         self.window = window
         self.choose_export_path: Callable[[QWidget, str], str | None] = _default_export_path
         self.choose_import_path: Callable[[QWidget], str | None] = _default_import_path
-        self.export_action = self._action("E&xport…", "Ctrl+Shift+E", self.export_clicked,
-                                          "Export connections to a file")
-        self.import_action = self._action("&Import…", "Ctrl+Shift+I", self.import_clicked,
-                                          "Import connections from a file")
-
-    def _action(self, text: str, shortcut: str, slot, tip: str) -> QAction:
-        act = QAction(text, self.window)
-        act.setShortcut(QKeySequence(shortcut))
-        act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
-        act.triggered.connect(slot)
-        self.window.addAction(act)
-        return act
 
     def export_clicked(self) -> None:
         spawn(self.export_flow())
@@ -654,24 +645,3 @@ def _read_text(path: Path) -> str:
     if path.stat().st_size > MAX_IMPORT_BYTES:
         raise TransferError("the file is larger than 32 MB: not a connhub export")
     return path.read_text(encoding="utf-8-sig")
-
-
-def install_transfer_actions(window) -> TransferActions:
-    """The main window's hook: Export… (Ctrl+Shift+E) and Import… (Ctrl+Shift+I) in the File menu and on the
-    toolbar. The actions live on `window.transfer`."""
-    actions = TransferActions(window)
-    window.transfer = actions
-    bar = window.menuBar()
-    menu = next((a.menu() for a in bar.actions() if a.menu() is not None
-                 and a.text().replace("&", "") == "File"), None)
-    if menu is None:
-        menu = QMenu("&File", window)
-        first = bar.actions()[0] if bar.actions() else None
-        bar.insertMenu(first, menu) if first is not None else bar.addMenu(menu)
-    menu.addAction(actions.import_action)
-    menu.addAction(actions.export_action)
-    if (toolbar := window.findChild(QToolBar, "mainToolbar")) is not None:
-        toolbar.addSeparator()
-        toolbar.addAction(actions.import_action)
-        toolbar.addAction(actions.export_action)
-    return actions

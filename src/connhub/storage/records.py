@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 DEFAULT_WORKSPACE = "default"
+
+
+def _new_id() -> str:
+    import uuid  # only when an instance is made, not to read the list (uuid also loads platform)
+
+    return str(uuid.uuid4())
 
 
 @dataclass
@@ -22,7 +27,7 @@ class InstanceRecord:
     environment: str | None = None
     #: [{"type", "description", "schema"}] of the type when last saved; None if saved before connhub kept them.
     events: list[dict[str, str]] | None = None
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    id: str = field(default_factory=lambda: _new_id())
     status: str = "untested"
     last_test_at: datetime | None = None
     last_latency_ms: float | None = None
