@@ -25,38 +25,37 @@ _STAMPS = {"last_test_at", "monitor_next_run_at", "created_at", "updated_at"}
 _FIELDS = [f.name for f in fields(InstanceRecord)]
 
 
-def _stamp(value: str | None) -> datetime | None:
+def _stamps(column: tuple) -> list[datetime | None]:
     """SQLAlchemy keeps SQLite datetimes as naive ISO text in UTC ("2026-01-02 03:04:05.000006")."""
-    if value is None:
-        return None
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    parse = datetime.fromisoformat
+    parsed = [None if v is None else parse(v) for v in column]
+    return [None if d is None else d.replace(tzinfo=UTC) if d.tzinfo is None else d.astimezone(UTC) for d in parsed]
 
 
-_EMPTY = {"[]": list, "{}": dict}
+def _jsons(column: tuple) -> list:
+    """Most rows have no tags, no secrets, no events: those skip json.loads."""
+    loads = json.loads
+    return [None if v is None or v == "null" else [] if v == "[]" else {} if v == "{}" else loads(v) for v in column]
 
 
-def _json(raw: str | None):
-    if raw is None or raw == "null":
-        return None
-    empty = _EMPTY.get(raw)  # most rows: no tags, no secrets (json.loads costs ~1 µs more each)
-    return empty() if empty is not None else json.loads(raw)
+def _bools(column: tuple) -> list[bool | None]:
+    return [None if v is None else bool(v) for v in column]
 
 
-def _bool(raw) -> bool | None:
-    return None if raw is None else bool(raw)
-
-
-#: (column position, converter) for the columns that are not stored as they are read.
-_CONVERT = [(i, _json if name in _JSON else _bool if name in _BOOL else _stamp)
+#: (column position, converter of the whole column) for the columns that are not stored as they are read.
+_CONVERT = [(i, _jsons if name in _JSON else _bools if name in _BOOL else _stamps)
             for i, name in enumerate(_FIELDS) if name in _JSON | _BOOL | _STAMPS]
 
 
-def _record(row: tuple) -> InstanceRecord:
-    values = list(row)
+def _records(rows: list[tuple]) -> list[InstanceRecord]:
+    """Column by column (one comprehension per converted column, not a call per value): a thousand rows in
+    about half the time of converting row by row."""
+    if not rows:
+        return []
+    columns: list = list(zip(*rows))
     for i, convert in _CONVERT:
-        values[i] = convert(values[i])
-    return InstanceRecord(*values)  # the columns are selected in the dataclass's field order
+        columns[i] = convert(columns[i])
+    return list(map(InstanceRecord, *columns))  # the columns are selected in the dataclass's field order
 
 
 def read_instances(db_file: Path, workspace: str) -> list[InstanceRecord] | None:
@@ -77,4 +76,4 @@ def read_instances(db_file: Path, workspace: str) -> list[InstanceRecord] | None
         return None
     finally:
         conn.close()
-    return [_record(row) for row in rows]
+    return _records(rows)
