@@ -144,9 +144,6 @@ def main() -> None:
         if counted.returncode:
             raise SystemExit(f"counting run failed: {counted.stderr[-2000:]}")
         counts = json.loads(counted.stdout.strip().splitlines()[-1])
-    if os.environ.get("BENCH_DEBUG"):
-        print("bare", sorted(round(x, 3) for x in bare), "\napp ", sorted(round(x, 3) for x in app),
-              "\npair ratios", sorted(round(a / b, 2) for a, b in zip(app, bare)), file=sys.stderr)
     b, a = statistics.median(bare), statistics.median(app)
     if not args.no_header:
         header()

@@ -53,17 +53,27 @@ class CountingProxy:
             writer.close()
 
     async def _client(self, reader, writer) -> None:
+        # A client that closes one connection and opens the next can have both reach this loop in one wake-up,
+        # the new one first: let the close be seen before counting, so `peak` is what the client had open.
+        await asyncio.sleep(0.01)
         with self._lock:
             self.open += 1
             self.total += 1
             self.peak = max(self.peak, self.open)
+        counted = True
         try:
             await asyncio.sleep(self.hold)
             upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
-            await asyncio.gather(self._pipe(reader, upstream_writer), self._pipe(upstream_reader, writer))
-        finally:
+            back = asyncio.ensure_future(self._pipe(upstream_reader, writer))
+            await self._pipe(reader, upstream_writer)  # the client closed its end: over, as far as it knows
             with self._lock:
                 self.open -= 1
+            counted = False
+            await back
+        finally:
+            if counted:
+                with self._lock:
+                    self.open -= 1
             writer.close()
 
     async def _main(self) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -329,6 +329,22 @@ def test_dark_theme_is_chosen_in_settings_and_applied(qtbot, qloop, make_window)
         assert app.palette().color(QPalette.ColorRole.Window).lightness() > 180
     finally:
         app.setPalette(before)
+
+
+def test_the_light_palette_is_fusions_own(qapp):
+    """theme.LIGHT spells Fusion's standard palette out (start-up does not ask the style for it): every role of
+    every colour group must match what Fusion itself gives, or a Qt update changed it."""
+    from PySide6.QtWidgets import QStyleFactory
+
+    from connhub.gui.theme import light_palette
+
+    fusion, ours = QStyleFactory.create("Fusion").standardPalette(), light_palette()
+    roles = [r for name, r in QPalette.ColorRole.__members__.items() if name not in ("NoRole", "NColorRoles")]
+    differing = [(group.name, role.name, ours.color(group, role).name(QColor.NameFormat.HexArgb),
+                  fusion.color(group, role).name(QColor.NameFormat.HexArgb))
+                 for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled)
+                 for role in roles if ours.color(group, role).rgba() != fusion.color(group, role).rgba()]
+    assert differing == []
 
 
 # --- accessibility ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPalette, QPen
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate
+from PySide6.QtWidgets import QStyledItemDelegate
 
 from connhub.gui.icons import STATUS_COLORS
 from connhub.gui.models import ENVIRONMENT_TITLES, LIVE_TEXT, Roles
@@ -23,12 +23,15 @@ class InstanceDelegate(QStyledItemDelegate):
         rect = option.rect.adjusted(44, 4, -120, 0)
         editor.setGeometry(rect.left(), rect.top(), rect.width(), ROW_HEIGHT // 2)
 
+    def initStyleOption(self, option, index) -> None:  # noqa: N802
+        """Nothing from the model: QStyledItemDelegate.paint then draws the row's panel (selection, focus) and
+        no text or icon; `paint` draws those itself. Asking the QStyle directly from Python instead would set up
+        PySide's QStyle class before the first paint (~10 ms)."""
+
     def paint(self, painter, option, index) -> None:
         painter.save()
-        style = option.widget.style() if option.widget else None
-        if style:
-            style.drawPrimitive(QStyle.PrimitiveElement.PE_PanelItemViewItem, option, painter, option.widget)
-        selected = bool(option.state & QStyle.StateFlag.State_Selected)
+        super().paint(painter, option, index)  # the row's panel only (see initStyleOption)
+        selected = self.parent().selectionModel().isSelected(index)  # the list view's
         palette = option.palette
         text_color = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text)
         muted = palette.color(QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.PlaceholderText)

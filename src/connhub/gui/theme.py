@@ -45,11 +45,37 @@ def is_dark(theme: str) -> bool:
 def apply_theme(app: QApplication, theme: str) -> None:
     """Fusion looks the same everywhere and honours every palette role (the platform styles do not)."""
     app.setStyle(QStyleFactory.create("Fusion"))
-    app.setPalette(dark_palette() if is_dark(theme) else app.style().standardPalette())
+    apply_palette(app, theme)
+
+
+def apply_palette(app: QApplication, theme: str) -> None:
+    """The theme's colours, for an app already in the Fusion style (gui/app.py starts it so: `-style Fusion`)."""
+    app.setPalette(dark_palette() if is_dark(theme) else light_palette())
     for widget in app.allWidgets():  # a widget with a style sheet keeps the palette it was polished with
         if sheet := widget.styleSheet():
             widget.setStyleSheet("")
             widget.setStyleSheet(sheet)
+
+
+# Fusion's own light palette (QStyle.standardPalette), spelled out: asking the style for it sets up PySide's
+# QStyle class, about 10 ms of a cold start. tests/gui/test_window_features.py pins it to Fusion's.
+LIGHT = {"WindowText": "#000000", "Button": "#efefef", "Light": "#ffffff", "Midlight": "#cacaca", "Dark": "#9f9f9f",
+         "Mid": "#b8b8b8", "Text": "#000000", "BrightText": "#ffffff", "ButtonText": "#000000", "Base": "#ffffff",
+         "Window": "#efefef", "Shadow": "#767676", "Highlight": "#308cc6", "HighlightedText": "#ffffff",
+         "Link": "#0000ff", "LinkVisited": "#ff00ff", "AlternateBase": "#f7f7f7", "ToolTipBase": "#ffffdc",
+         "ToolTipText": "#000000", "PlaceholderText": "#80000000", "Accent": "#308cc6"}
+LIGHT_DISABLED = {"WindowText": "#bebebe", "Dark": "#bebebe", "Text": "#bebebe", "ButtonText": "#bebebe",
+                  "Base": "#efefef", "Shadow": "#b1b1b1", "Highlight": "#919191", "Accent": "#919191"}
+
+
+def light_palette() -> QPalette:
+    palette = QPalette()
+    roles, disabled = QPalette.ColorRole, QPalette.ColorGroup.Disabled
+    for name, colour in LIGHT.items():
+        palette.setColor(roles[name], QColor(colour))
+    for name, colour in LIGHT_DISABLED.items():
+        palette.setColor(disabled, roles[name], QColor(colour))
+    return palette
 
 
 def dark_palette() -> QPalette:
