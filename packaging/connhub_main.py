@@ -2,7 +2,7 @@
 
 import sys
 
-from connhub.cli import main
+from connhub.launch import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,5 +1,5 @@
 import sys
 
-from connhub.cli import main
+from connhub.launch import main
 
 sys.exit(main())

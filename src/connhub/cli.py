@@ -121,10 +121,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if not (sys.argv[1:] if argv is None else argv):  # plain `connhub`: the window, without building the parser
-        from connhub.gui.app import run_gui
-
-        return run_gui()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.data_dir:

@@ -31,7 +31,7 @@ PROBE = COUNTERS + textwrap.dedent(r"""
         raise SystemExit(0)
     HEAVY = ("sqlalchemy", "pydantic", "jsonschema", "keyring.backends.SecretService", "alembic", "asyncpg",
              "redis", "connhub.integrations.postgres", "connhub.services.hub", "connhub.plugins.registry",
-             "asyncio", "qasync", "connhub.gui.detail_pane", "connhub.gui.transfer")
+             "asyncio", "qasync", "connhub.gui.detail_pane", "connhub.gui.transfer", "connhub.cli")
     keyring.set_keyring(CountingKeyring())
     CountingKeyring.calls = 0
     count_connections()
@@ -47,8 +47,8 @@ PROBE = COUNTERS + textwrap.dedent(r"""
             callback()
         original(widget, at_paint)
     startup.after_first_paint = spy
-    from connhub.gui.app import run_gui
-    run_gui([])
+    from connhub.launch import main  # what the `connhub` command runs
+    main([])
     print(json.dumps({**seen, "keyring_calls": CountingKeyring.calls, "inet": inet}))
 """)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QWidget
 
 from connhub.gui.models import Roles
 from connhub.gui.tasks import background, load_integration, spawn
@@ -68,6 +68,8 @@ class TestAllProgress(QWidget):
     cancel_requested = Signal()
 
     def __init__(self, parent=None):
+        from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton  # made for the first run only
+
         super().__init__(parent)
         self.setObjectName("testAllProgress")
         self.bar = QProgressBar()
