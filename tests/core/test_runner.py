@@ -86,15 +86,15 @@ def test_a_slow_server_times_out_on_time_naming_the_stage(tmp_path):
     entry = make_entry(tmp_path, f"{MODULE}:Slow")
     entry.integration()  # import outside the stopwatch
     start = time.perf_counter()
-    result = run(entry, timeout=0.3)
+    result = run(entry, timeout=1)  # long enough for "+ 10 %" to be more than this machine's scheduling noise
     elapsed = time.perf_counter() - start
-    assert elapsed < 0.3 * 1.1 + 0.1
+    assert elapsed < 1 * 1.1 + 0.1
     assert not result.ok
     assert result.error_class is ErrorClass.TIMEOUT
-    assert result.message == "No answer within 0.3 s (during probe)"
+    assert result.message == "No answer within 1 s (during probe)"
     assert result.hint == HINTS[ErrorClass.TIMEOUT]
     assert result.failed_stage == "probe"
-    assert 290 <= result.latency_ms < 450
+    assert 990 <= result.latency_ms < 1200
 
 
 def test_cancellation_propagates_quickly(tmp_path):

@@ -23,12 +23,10 @@ def main() -> None:
     from connhub.services.hub import Hub
     from connhub.storage.vault import SecretVault
 
-    class TaggedUuid:  # records' `uuid.uuid4()` (new instance ids) → ids that start with the token
-        @staticmethod
-        def uuid4() -> uuid.UUID:
-            return uuid.UUID(token + uuid.uuid4().hex[8:])
+    def tagged_id() -> str:  # records' new instance ids → ids that start with the token
+        return str(uuid.UUID(token + uuid.uuid4().hex[8:]))
 
-    records.uuid = TaggedUuid
+    records._new_id = tagged_id
     registry = Registry.discover(plugins=False)
     for entry in (registry.get("http"), registry.get("redis")):
         entry.integration()  # import the code (and its summary helpers) before forking
