@@ -22,6 +22,8 @@ from pathlib import Path
 from table import header, row, seconds
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.support.startup_probe import COUNTERS  # noqa: E402
 
 BARE = r"""
 import sys
@@ -47,29 +49,14 @@ window.show()
 app.exec()
 """
 
-# connhub's own start-up (gui/app.py), with a keyring that counts calls and a socket that counts connections.
-COUNT = r"""
-import json, socket, sys
-import keyring, keyring.backend
-
-class CountingKeyring(keyring.backend.KeyringBackend):
-    priority = 1
-    calls = 0
-    def get_password(self, service, user):
-        CountingKeyring.calls += 1
-    def set_password(self, service, user, password):
-        CountingKeyring.calls += 1
-    def delete_password(self, service, user):
-        CountingKeyring.calls += 1
+# connhub's own start-up (the `connhub` command's entry), with a keyring that counts calls and a socket that counts
+# connections: the same counters the start-up tests use (tests/support/startup_probe.py).
+COUNT = COUNTERS + r"""
+import json, sys
+import keyring
 
 keyring.set_keyring(CountingKeyring())
-inet = []
-real_connect = socket.socket.connect
-def connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        inet.append(str(address))
-    return real_connect(self, address)
-socket.socket.connect = connect
+count_connections()
 import connhub.gui.startup as startup
 heavy = []
 original = startup.after_first_paint
@@ -78,13 +65,14 @@ def spy(widget, callback):
         if not heavy:
             heavy.append(sorted({m.split(".")[0] for m in sys.modules}
                                 & {"sqlalchemy", "pydantic", "jsonschema", "alembic", "asyncpg", "redis", "asyncio", "qasync"}
+                                | {"connhub.cli"} & set(sys.modules)
                                 | {m for m in sys.modules if m.startswith(("keyring.backends.SecretService",
                                                                            "connhub.integrations."))}))
         callback()
     original(widget, at_paint)
 startup.after_first_paint = spy
-from connhub.gui.app import run_gui
-run_gui([])
+from connhub.launch import main
+main([])
 print(json.dumps({"keyring_calls": CountingKeyring.calls, "inet": inet, "heavy": heavy[0] if heavy else None}))
 """
 
