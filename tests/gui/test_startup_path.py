@@ -37,18 +37,21 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     count_connections()
 
     import connhub.gui.startup as startup
-    seen = {}
+    seen, windows = {}, []
     original = startup.after_first_paint
     def spy(widget, callback):
         def at_paint():
             seen.setdefault("heavy", sorted(m for m in HEAVY if m in sys.modules))
             seen.setdefault("rows", widget.model.rowCount())
             seen.setdefault("types", widget.types_view.model().rowCount())
+            seen.setdefault("detail_at_paint", widget._detail is not None)
+            windows.append(widget)
             callback()
         original(widget, at_paint)
     startup.after_first_paint = spy
     from connhub.launch import main  # what the `connhub` command runs
     main([])
+    seen["detail_after"] = windows[0]._detail is not None and windows[0].monitoring is not None
     print(json.dumps({**seen, "keyring_calls": CountingKeyring.calls, "inet": inet}))
 """)
 
@@ -73,6 +76,8 @@ def test_first_paint_needs_no_sqlalchemy_pydantic_keyring_or_network(tmp_path):
         assert report["types"] > 3, f"{run}: the sidebar lists the types by group"
         assert report["keyring_calls"] == 0, f"{run}: start-up must not touch a secret"
         assert report["inet"] == [], f"{run}: start-up must not open network connections"
+        assert not report["detail_at_paint"] and report["detail_after"], \
+            f"{run}: the detail pane (and monitoring) come right after the first paint, not before"
         if run.startswith("second"):
             assert report["heavy"] == [], "the first paint must not wait for these imports"
         else:  # a first start validates the manifests (pydantic) to write the cache, still without SQLAlchemy
