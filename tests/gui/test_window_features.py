@@ -284,6 +284,22 @@ def test_type_search_narrows_the_sidebar(qtbot, window):
     assert names == ["PostgreSQL"]
 
 
+def test_tab_goes_from_the_list_to_the_detail_pane_and_on_to_the_toolbar(qtbot, qloop, make_window):
+    """The detail pane is built after the first paint; Tab still reaches it straight from the list."""
+    window = make_window()
+    window.hub.create("redis", "Cache", {"host": "127.0.0.1", "port": 6379})
+    window.reload()
+    activate(qtbot, window)
+    click_row(qtbot, window, "Cache")
+    order = []
+    for _ in range(7):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget())
+    detail = window.detail
+    assert order[:4] == [detail.test_button, detail.edit_button, detail.duplicate_button, detail.delete_button]
+    assert window.workspace_box in order[4:]
+
+
 def test_keyboard_only_create_test_and_save(qtbot, qloop, make_window):
     require_service("Redis", *REDIS)
     window = make_window()

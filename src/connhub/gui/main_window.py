@@ -168,6 +168,7 @@ class MainWindow(QMainWindow):
 
         if self.monitoring is None:
             self.monitoring = monitoring.install(self)  # builds the detail pane
+            self._detail_after_list_in_tab_order()  # its monitoring control too
         self._keyring_check = spawn(self.check_keyring())
         spawn(self.reconcile_keyring())
         spawn(self.refresh_workspaces())
@@ -197,7 +198,19 @@ class MainWindow(QMainWindow):
             pane.delete_clicked.connect(self.delete_selected)
             pane.test_panel.cancel_requested.connect(self.cancel_test)
             self._detail = pane
+            self._detail_after_list_in_tab_order()
         return self._detail
+
+    def _detail_after_list_in_tab_order(self) -> None:
+        """Tab goes from the list to the detail pane, as it did when the pane was built with the window: a pane
+        built later joins the end of the window's focus chain (after the toolbar)."""
+        pane, widget, chain = self._detail, self.nextInFocusChain(), []
+        while widget is not self:
+            if pane.isAncestorOf(widget) and widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+                chain.append(widget)
+            widget = widget.nextInFocusChain()
+        for first, second in zip([self.list_view, *chain], chain):
+            QWidget.setTabOrder(first, second)
 
     # --- set-up ---------------------------------------------------------------------------------------
 
