@@ -3,8 +3,9 @@
 Export: choose selected or all, plain JSON (secrets left out, each marked) or an encrypted bundle (passphrase
 twice, with a strength hint), then a file. Import: a file, its passphrase when it is a bundle (a wrong one is
 said inline and the dialog stays), then a preview of what each incoming instance matches and what will happen
-to it; nothing is written until Import is pressed. `install_transfer_actions(window)` is the one hook the main
-window calls. File choosers are attributes of `TransferActions`, so tests hand in a path instead.
+to it; nothing is written until Import is pressed. The window's Export… and Import… actions call
+`TransferActions` (`window.transfer`, made on first use). File choosers are its attributes, so tests hand in a
+path instead.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from connhub.gui.models import Roles
-from connhub.gui.tasks import background, dialog_result, show_error, spawn
+from connhub.gui.tasks import background, show_error, spawn
 from connhub.gui.theme import styled
 from connhub.services.transfer import (
     Decision,
@@ -543,15 +544,9 @@ class TransferActions:
         spawn(self.import_flow())
 
     async def _dialog(self, dialog: QDialog) -> int:
-        window = self.window
-        window.active_dialog = dialog
-        try:
-            return await dialog_result(dialog)
-        finally:
-            if window.active_dialog is dialog:
-                window.active_dialog = None
-            if shiboken6.isValid(dialog):
-                dialog.deleteLater()
+        """Open, wait, let go: the window's own way (MainWindow._dialog)."""
+        async with self.window._dialog(dialog) as code:
+            return code
 
     def _selected_records(self) -> list:
         view = self.window.list_view
