@@ -228,6 +228,7 @@ class TestAllController(QObject):
         import asyncio
 
         from connhub.services.batch import test_many
+        from connhub.services.test_worker import TestWorker
 
         self._run += 1
         run = self._run
@@ -265,8 +266,9 @@ class TestAllController(QObject):
             for type_name in dict.fromkeys(r.type for r in records):  # drivers imported off the GUI thread
                 if type_name in self.window.hub.registry:
                     await load_integration(self.window.hub.entry(type_name))
-            await test_many(self.window.hub, records, concurrency=concurrency, on_start=on_start,
-                            on_result=on_result)
+            async with TestWorker() as worker:  # the tests' own work off this process's GIL and event loop
+                await test_many(self.window.hub, records, concurrency=concurrency, on_start=on_start,
+                                on_result=on_result, runner=worker.run)
         except asyncio.CancelledError:
             cancelled = True
         except Exception as exc:  # noqa: BLE001 - e.g. an instance deleted by the CLI meanwhile: say so, keep going

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from connhub.core.results import TestResult
 
 if TYPE_CHECKING:
-    from connhub.services.hub import Hub
+    from connhub.services.hub import Hub, Runner
     from connhub.storage.repository import InstanceRecord, TestOutcome
 
 DEFAULT_CONCURRENCY = 8
@@ -33,8 +33,9 @@ async def test_many(hub: Hub, records: Iterable[InstanceRecord], *, concurrency:
                     timeout: float | None = None,
                     on_start: Callable[[InstanceRecord], None] | None = None,
                     on_result: Callable[[InstanceRecord, TestResult], None] | None = None,
-                    flush_interval: float = FLUSH_INTERVAL) -> list[TestResult]:
-    """Results in the order of `records`. At most `concurrency` tests run at once."""
+                    flush_interval: float = FLUSH_INTERVAL, runner: Runner | None = None) -> list[TestResult]:
+    """Results in the order of `records`. At most `concurrency` tests run at once, through `runner` when one
+    is given (a `TestWorker`'s, to run them in a child process: services/test_worker.py)."""
     records = list(records)
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
@@ -49,7 +50,7 @@ async def test_many(hub: Hub, records: Iterable[InstanceRecord], *, concurrency:
         for i, record in pending:
             if on_start is not None:
                 on_start(record)
-            result = await hub.test_instance(record, timeout=timeout, save=False)
+            result = await hub.test_instance(record, timeout=timeout, save=False, runner=runner)
             results[i] = result
             writer.add(record.id, result)
             if on_result is not None:

@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
@@ -47,6 +47,9 @@ from connhub.storage.repository import (
     TestRun,
 )
 from connhub.storage.vault import SecretVault, app_owner
+
+#: Runs a prepared test, as `services.testing.run_test` does: (entry, config, secrets, timeout, on_stage).
+Runner = Callable[..., Awaitable[TestResult]]
 
 log = logging.getLogger("connhub")
 CONCURRENCY_RANGE = (1, 64)  # tests at once: beyond 64 a desktop's file descriptors and servers' limits suffer
@@ -591,9 +594,11 @@ class Hub:
                               _with_app(secrets, app_secrets), timeout, on_stage)
 
     async def test_instance(self, record: InstanceRecord, timeout: float | None = None,
-                            on_stage: Callable[[str], None] | None = None, *, save: bool = True) -> TestResult:
+                            on_stage: Callable[[str], None] | None = None, *, save: bool = True,
+                            runner: Runner | None = None) -> TestResult:
         """Test a saved instance and record the outcome in its history (`save=False`: the caller records it,
-        as services/batch.py does, many results per transaction)."""
+        as services/batch.py does, many results per transaction). `runner` runs the prepared test: `run_test`
+        here, or a `TestWorker`'s in a child process."""
         loop = asyncio.get_running_loop()
         from connhub.core.oauth import OAuthError
         from connhub.services.oauth import ReauthNeeded, refresh_if_needed
@@ -616,8 +621,8 @@ class Hub:
         else:
             if timeout is None:
                 timeout = await loop.run_in_executor(None, lambda: self.default_timeout)
-            result = await run_test(self.entry(record.type), _with_app(record.config, app_config),
-                                    _with_app(secrets, app_secrets), timeout, on_stage)
+            result = await (runner or run_test)(self.entry(record.type), _with_app(record.config, app_config),
+                                                _with_app(secrets, app_secrets), timeout, on_stage)
         if save:
             await loop.run_in_executor(None, self.record_result, record.id, result)
         return result
