@@ -1,8 +1,10 @@
 """Connection tests against the local servers, each beside the raw driver doing the same work in the same run.
 
-1. Test all of N Redis instances (connhub's services.batch.test_many, results recorded in SQLite) vs raw
-   redis-py asyncio: a fresh connection + PING per instance, same concurrency. Run inside qasync's Qt event
-   loop, with a 5 ms timer probe that records the longest stall of the Qt event loop during the connhub run.
+1. Test all of N Redis instances as the window runs it (services.batch.test_many, the tests in a TestWorker
+   child process, results recorded in SQLite) vs raw redis-py asyncio in process: a fresh connection + PING per
+   instance, same concurrency. Run inside qasync's Qt event loop, with a 5 ms timer probe that records the
+   longest stall of the Qt event loop during each run. Each run starts with a collected heap: a run must not be
+   charged for collecting the previous run's garbage (the raw client leaves plenty).
 2. One PostgreSQL test in process, median of M, vs raw asyncpg connect + `SELECT version()`.
 
 Usage: .venv/bin/python benchmarks/tests_speed.py [--redis-instances 500] [--pg-runs 50] [--concurrency 8]
@@ -94,6 +96,7 @@ class StallProbe:
 async def redis_figures(count: int, concurrency: int, rounds: int) -> tuple[float, float, float, float]:
     from connhub.services.batch import test_many
     from connhub.services.hub import Hub
+    from connhub.services.test_worker import TestWorker
     from connhub.storage.vault import SecretVault
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,14 +106,17 @@ async def redis_figures(count: int, concurrency: int, rounds: int) -> tuple[floa
         gc.freeze()  # as the window does once its start-up is done (gui/startup.finish)
         ours, raw, stall, raw_stall = [], [], 0.0, 0.0
         for _ in range(rounds):  # alternate, so machine noise hits both alike
+            gc.collect()
             with StallProbe() as raw_probe:  # the same probe around the raw driver: what the machine itself adds
                 start = time.perf_counter()
                 await raw_redis(count, concurrency)
                 raw.append(time.perf_counter() - start)
             raw_stall = max(raw_stall, raw_probe.worst)
+            gc.collect()
             with StallProbe() as probe:
                 start = time.perf_counter()
-                results = await test_many(hub, records, concurrency=concurrency, timeout=10)
+                async with TestWorker() as worker:  # as the window's Test all does (gui/test_all.py)
+                    results = await test_many(hub, records, concurrency=concurrency, timeout=10, runner=worker.run)
                 ours.append(time.perf_counter() - start)
             stall = max(stall, probe.worst)
             failed = [r for r in results if not r.ok]
