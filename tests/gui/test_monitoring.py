@@ -3,6 +3,7 @@ up, the tray's menu and notifications (offscreen there is no tray: its menu and 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QSettings
@@ -109,3 +110,32 @@ def test_closing_the_window_hides_it_when_kept_in_the_tray(make_window, qtbot):
     assert window.isHidden() and controller.hide_instead_of_close()
     controller.quitting = True  # Quit from the tray's menu closes for real
     assert controller.hide_instead_of_close() is False
+
+
+def test_the_tray_follows_the_rows_and_rebuilds_only_when_its_list_changes(make_window, monkeypatch):
+    """A Test all changes every row two or three times: the tray menu is rebuilt when the failing set (or a
+    failing row's name or error) changes, not once per row change with a pass over the whole list."""
+    window = make_window()
+    controller = window.monitoring
+    records = [InstanceRecord(name=f"r{i}", type="redis", status="ok") for i in range(5)]
+    window.model.set_records(records)
+    rebuilds = []
+    real = controller.tray.set_failing
+    monkeypatch.setattr(controller.tray, "set_failing", lambda rs: (rebuilds.append([r.name for r in rs]), real(rs)))
+
+    window.model.set_live([r.id for r in records], "testing")  # live state only: nothing the tray lists
+    window.model.upsert(records[1])  # saved again, unchanged
+    assert rebuilds == []
+    failing = replace(records[3], status="failing", last_error_class="refused")
+    window.model.upsert(failing)
+    assert rebuilds == [["r3"]] and "✖ r3 — Connection refused" in controller.tray.menu_texts()
+    window.model.upsert(replace(failing, last_error_class="auth"))
+    assert controller.tray.menu_texts()[1] == "✖ r3 — Authentication failed"
+    window.model.upsert(replace(failing, name="a-renamed"))  # moves to the top
+    assert controller.tray.menu_texts()[1] == "✖ a-renamed — Connection refused"
+    window.model.upsert(replace(failing, name="a-renamed", status="ok"))
+    assert controller.tray.menu_texts()[0] == "No failing connections"
+    assert len(rebuilds) == 4
+    window.model.upsert(InstanceRecord(name="new", type="redis", status="failing", last_error_class="dns"))
+    window.model.remove(records[0].id)
+    assert controller.tray.menu_texts()[:2] == ["Failing connections (1)", "✖ new — Host name not found"]

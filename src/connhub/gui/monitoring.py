@@ -91,8 +91,10 @@ class MonitoringController(QObject):
         self._task: asyncio.Task | None = None
         self.changes: list[StatusChange] = []  # the session's changes, newest last
         self.quitting = False
+        self._failing: dict[str, tuple[str, str | None]] = {}  # what the tray menu lists: id -> (name, error)
         model.modelReset.connect(self.refresh)
-        model.dataChanged.connect(lambda *_args: self._update_tray())
+        model.dataChanged.connect(self._rows_changed)
+        model.rowsInserted.connect(lambda *_args: self._update_tray())
         model.rowsRemoved.connect(lambda *_args: self._update_tray())
 
     @property
@@ -134,7 +136,24 @@ class MonitoringController(QObject):
         self.tray.notify(change)
 
     def _update_tray(self) -> None:
-        self.tray.set_failing(self.model.records())
+        self._failing = {}
+        self._rows_changed(None, None)
+
+    def _rows_changed(self, top_left, bottom_right, *_roles) -> None:
+        """Rebuild the tray menu only when what it lists changed, looking only at the rows that changed: a Test
+        all of 500 changes every row twice, and a whole-list pass per change was a quadratic cost."""
+        records = self.model.records()
+        rows = range(top_left.row(), bottom_right.row() + 1) if top_left is not None else range(len(records))
+        failing = dict(self._failing) if top_left is not None else {}
+        for row in rows:
+            record = records[row]
+            if record.status == "failing":
+                failing[record.id] = (record.name, record.last_error_class)
+            else:
+                failing.pop(record.id, None)
+        if top_left is None or failing != self._failing:
+            self._failing = failing
+            self.tray.set_failing([r for r in records if r.id in failing])
 
     def hide_instead_of_close(self) -> bool:
         """Closing the window with "keep running in the tray" on (and a tray to live in): hide it instead."""
