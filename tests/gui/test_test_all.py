@@ -19,6 +19,8 @@ from PySide6.QtWidgets import QApplication
 from connhub.gui.main_window import MainWindow
 from connhub.gui.models import Roles
 from connhub.gui.settings_dialog import SettingsDialog
+from connhub.services.hub import Hub
+from connhub.storage.vault import SecretVault
 from tests.gui.helpers import settle
 from tests.support.servers import blackhole_server
 from tests.support.services import free_port, require_service
@@ -270,6 +272,28 @@ def test_test_all_takes_the_shown_rows_and_test_selected_the_selection(qtbot, ql
     assert finished.args[0].text().startswith("1 tested: 1 ok, 0 failing")
     assert {r.name: r.status for r in window.hub.instances() if r.name.startswith("dev")} == {
         "dev 0": "untested", "dev 1": "ok", "dev 2": "untested"}
+    settle(qtbot, qloop)
+
+
+def test_a_row_deleted_by_the_cli_during_test_all_ends_quietly_and_the_rest_are_shown(qtbot, qloop, make_window,
+                                                                                       tmp_path, memory_keyring):
+    require_service("Redis", *REDIS)
+    window = make_window()
+    with CountingProxy(REDIS, hold=0.3).running() as proxy:
+        records = [add(window, f"r{i}", "127.0.0.1", proxy.port) for i in range(6)]
+        window.reload()
+        window.hub.set_concurrency(2)
+        with qtbot.waitSignal(window.test_all.finished, timeout=15_000) as finished:
+            window.test_all.all_action.trigger()
+            qtbot.waitUntil(lambda: window.model.live(records[0].id) == "testing")
+            other = Hub(data_dir=tmp_path / "data", vault=SecretVault(backend=memory_keyring))  # as the CLI would
+            other.delete(records[5].id)  # still queued
+            other.close()
+    summary = finished.args[0]
+    assert summary.error is None and summary.total == 6
+    assert {r.name: r.status for r in window.hub.instances()} == {f"r{i}": "ok" for i in range(5)}
+    assert [window.model.live(r.id) for r in records] == [None] * 6  # none left "queued" or "testing"
+    assert [row_index(window, r.id).data(Roles.STATUS) for r in records[:5]] == ["ok"] * 5
     settle(qtbot, qloop)
 
 

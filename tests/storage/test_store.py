@@ -493,3 +493,15 @@ def test_app_settings_round_trip(store):
         rows = conn.execute(text("SELECT type, field, secret FROM app_settings ORDER BY type, field")).all()
     assert [tuple(r) for r in rows] == [("github", "cfg:proxy", False), ("github", "cfg:retries", False),
                                         ("slack", "cfg:proxy", False)]
+
+
+def test_get_many_reads_those_that_still_exist_in_any_workspace(store):
+    """What Test all refreshes its rows with: one query per 500 ids, a deleted one simply absent."""
+    made = [store.add(InstanceRecord(name=f"r{i}", type="redis", workspace="default" if i % 2 else "prod"))
+            for i in range(1100)]
+    store.delete(made[2].id)
+    wanted = [r.id for r in made[::2]] + ["no-such-id", made[0].id]
+    found = store.get_many(wanted)
+    assert set(found) == {r.id for r in made[::2]} - {made[2].id}
+    assert all(found[r.id].name == r.name and found[r.id].workspace == r.workspace for r in made[4::2])
+    assert store.get_many([]) == {}

@@ -322,19 +322,13 @@ class TestAllController(QObject):
             self.progress.set_done(self._done)
             if not ids:
                 continue
-            for instance_id, record in await background(self._read, ids):
-                self.model.set_live([instance_id], None)
-                if record is not None:
-                    self.model.upsert(record)
-                    if (shown := self.window.selected()) is not None and shown.id == record.id:
-                        self.window.detail.show_record(record)  # the row being looked at: its details too
-                        spawn(self.window._load_history(record.id))
-
-    def _read(self, ids: list[str]) -> list[tuple[str, InstanceRecord | None]]:
-        out = []
-        for instance_id in dict.fromkeys(ids):
-            try:
-                out.append((instance_id, self.window.hub.find(instance_id)))
-            except LookupError:  # InstanceNotFound: deleted meanwhile (by the CLI, say): nothing to show
-                out.append((instance_id, None))
-        return out
+            # One query for every row finished since the last frame; one deleted meanwhile (by the CLI, say) is
+            # simply not there, and its row only stops saying "testing".
+            records = await background(self.window.hub.instances_by_id, ids)
+            self.model.set_live(ids, None)
+            shown = self.window.selected()
+            for record in records.values():
+                self.model.upsert(record)
+                if shown is not None and shown.id == record.id:
+                    self.window.detail.show_record(record)  # the row being looked at: its details too
+                    spawn(self.window._load_history(record.id))

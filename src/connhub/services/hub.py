@@ -231,6 +231,10 @@ class Hub:
     def find(self, ref: str) -> InstanceRecord:
         return self.store.find(ref, self.workspace)
 
+    def instances_by_id(self, instance_ids: Iterable[str]) -> dict[str, InstanceRecord]:
+        """Those of these instances that still exist (in any workspace: ids are unique), by id."""
+        return self.store.get_many(instance_ids)
+
     def create(self, type_name: str, name: str, values: dict[str, Any], tags: list[str] | None = None,
                environment: str | None = None, pending_secrets: Iterable[str] = (),
                secret_mode: str = "keyring") -> InstanceRecord:

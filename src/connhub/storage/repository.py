@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -105,6 +106,16 @@ class InstanceStore:
             if row is None:
                 raise InstanceNotFound(instance_id)
             return _record(row)
+
+    def get_many(self, instance_ids: Iterable[str]) -> dict[str, InstanceRecord]:
+        """The instances of these ids that exist, by id: one query (per 500) instead of one session each."""
+        wanted = list(dict.fromkeys(instance_ids))
+        found: dict[str, InstanceRecord] = {}
+        with self._session() as session:
+            for start in range(0, len(wanted), 500):  # bound the IN list
+                query = select(InstanceRow).where(InstanceRow.id.in_(wanted[start:start + 500]))
+                found.update((row.id, _record(row)) for row in session.scalars(query))
+        return found
 
     def find(self, ref: str, workspace: str = DEFAULT_WORKSPACE) -> InstanceRecord:
         """By name in the workspace, or by id."""
