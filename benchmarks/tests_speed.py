@@ -1,8 +1,8 @@
 """Connection tests against the local servers, each beside the raw driver doing the same work in the same run.
 
-1. Test all of N Redis instances as the window runs it (services.batch.test_many, the tests in a TestWorker
-   child process, results recorded in SQLite) vs raw redis-py asyncio in process: a fresh connection + PING per
-   instance, same concurrency. Run inside qasync's Qt event loop, with a 5 ms timer probe that records the
+1. Test all of N Redis instances in the real main window (its Test all: the tests in a TestWorker child
+   process, rows and tray updated as results land, results recorded in SQLite), from the click to the summary,
+   vs raw redis-py asyncio in process: a fresh connection + PING per instance, same concurrency. Run inside qasync's Qt event loop, with a 5 ms timer probe that records the
    longest stall of the Qt event loop during each run. Each run starts with a collected heap: a run must not be
    charged for collecting the previous run's garbage (the raw client leaves plenty).
 2. One PostgreSQL test in process, median of M, vs raw asyncpg connect + `SELECT version()`.
@@ -94,15 +94,22 @@ class StallProbe:
 
 
 async def redis_figures(count: int, concurrency: int, rounds: int) -> tuple[float, float, float, float]:
-    from connhub.services.batch import test_many
+    """connhub: the real main window's Test all (its tests in a TestWorker process, rows and tray updated as
+    results land, every result recorded in SQLite), from the click to the summary."""
+    from connhub.gui.main_window import MainWindow
     from connhub.services.hub import Hub
-    from connhub.services.test_worker import TestWorker
     from connhub.storage.vault import SecretVault
 
     with tempfile.TemporaryDirectory() as tmp:
         hub = Hub(data_dir=Path(tmp), vault=SecretVault(backend=_MemoryKeyring()))
-        records = [hub.create("redis", f"cache-{i:04d}", {"host": "127.0.0.1", "port": 6379}) for i in range(count)]
-        await test_many(hub, records[:concurrency], concurrency=concurrency, timeout=10)  # import the driver once
+        hub.set_concurrency(concurrency)
+        for i in range(count):
+            hub.create("redis", f"cache-{i:04d}", {"host": "127.0.0.1", "port": 6379})
+        window = MainWindow(hub)
+        window.resize(1100, 700)
+        window.show()
+        window.reload()
+        await asyncio.sleep(0.5)  # shown and settled
         gc.freeze()  # as the window does once its start-up is done (gui/startup.finish)
         ours, raw, stall, raw_stall = [], [], 0.0, 0.0
         for _ in range(rounds):  # alternate, so machine noise hits both alike
@@ -115,13 +122,12 @@ async def redis_figures(count: int, concurrency: int, rounds: int) -> tuple[floa
             gc.collect()
             with StallProbe() as probe:
                 start = time.perf_counter()
-                async with TestWorker() as worker:  # as the window's Test all does (gui/test_all.py)
-                    results = await test_many(hub, records, concurrency=concurrency, timeout=10, runner=worker.run)
+                summary = await window.test_all.test_all()
                 ours.append(time.perf_counter() - start)
             stall = max(stall, probe.worst)
-            failed = [r for r in results if not r.ok]
-            if failed:
-                raise SystemExit(f"{len(failed)} Redis tests failed: {failed[0].message}")
+            if summary.failing or summary.ok != count:
+                raise SystemExit(f"Test all did not pass all {count}: {summary.text()}")
+        window.close()
         hub.close()
     return statistics.median(raw), statistics.median(ours), stall, raw_stall
 
