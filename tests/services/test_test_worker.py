@@ -135,3 +135,43 @@ def test_the_connhub_command_is_the_worker_of_the_packaged_app():
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["id"] == 7 and result_from_dict(answer["result"]).ok
+
+
+def test_a_child_that_never_answers_is_not_waited_for_past_the_timeout_and_its_grace():
+    entry = REGISTRY.get("redis")
+    mute = [sys.executable, "-c", "import sys, time\nfor line in sys.stdin: time.sleep(60)"]
+
+    async def scenario():
+        async with TestWorker(command=mute) as worker:
+            worker.grace = 0.5
+            started = time.monotonic()
+            result = await worker.run(entry, {"host": "127.0.0.1", "port": 1}, {}, 0.5)
+            took = time.monotonic() - started
+        return result, took, time.monotonic() - started, worker._process.returncode
+
+    result, took, with_exit, code = asyncio.run(scenario())
+    assert not result.ok and result.error_class is ErrorClass.UNKNOWN
+    assert "gave no answer within 1 s" in result.message and 0.9 < took < 5
+    assert code is not None and code < 0 and with_exit < took + 3  # not waited for at the end either: killed
+
+
+def test_stray_prints_in_the_child_do_not_corrupt_its_answers(tmp_path, monkeypatch):
+    """Something printing to stdout, at the interpreter's start or when a driver is imported (some drivers
+    do), is neither read as an answer nor mixed into one."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "print('hello at start-up')\n"
+        "def chatty(event, args):\n"
+        "    if event == 'import' and args[0] == 'redis.asyncio':\n"
+        "        print('no newline from a chatty driver', end='', flush=True)\n"
+        "sys.addaudithook(chatty)\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    entry = REGISTRY.get("redis")
+
+    async def scenario():
+        async with TestWorker() as worker:
+            return await asyncio.gather(*(worker.run(entry, {"host": "127.0.0.1", "port": 1}, {}, 5)
+                                          for _ in range(3)))
+
+    results = asyncio.run(scenario())
+    assert [r.error_class for r in results] == [ErrorClass.REFUSED] * 3

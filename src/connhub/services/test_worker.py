@@ -18,6 +18,7 @@ The parent's part (`TestWorker`) has the signature of `services.testing.run_test
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,10 @@ class TestWorker:
 
     __test__ = False  # not a pytest test class
 
+    #: How long past a test's own timeout the parent waits for its answer: the child's start-up and a driver's
+    #: first import come before a first test's clock starts. A child stuck past it is not waited for.
+    grace = 10.0
+
     def __init__(self, command: list[str] | None = None):
         self._command = command or worker_command()
         self._process: asyncio.subprocess.Process | None = None
@@ -73,11 +78,11 @@ class TestWorker:
         if exc_type is None:
             try:
                 process.stdin.close()
-                await process.wait()
+                await asyncio.wait_for(process.wait(), self.grace)  # every job answered: it exits at once
                 await self._reader
                 return
-            except asyncio.CancelledError:
-                pass  # cancelled while the child finished: end it as below
+            except (TimeoutError, asyncio.CancelledError):
+                pass  # stuck, or cancelled while it finished: end it as below
         if process.returncode is None:
             process.kill()  # cancelled or failed: the tests still running end with the child
         self._reader.cancel()
@@ -102,24 +107,26 @@ class TestWorker:
         try:
             self._process.stdin.write(json.dumps(job).encode() + b"\n")
             await self._process.stdin.drain()
-            return await future
         except (BrokenPipeError, ConnectionResetError):
-            return await future  # the child died: the reader ends every waiting job with the reason
+            pass  # the child died: the reader ends every waiting job with the reason
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), timeout + self.grace)
+        except TimeoutError:
+            return _worker_failure(f"the test process gave no answer within {timeout + self.grace:g} s")
         finally:
             self._waiting.pop(job_id, None)
 
     async def _read_results(self) -> None:
         stdout = self._process.stdout
-        try:
-            while line := await stdout.readline():
+        while line := await stdout.readline():
+            try:
                 answer = json.loads(line)
                 future = self._waiting.get(answer["id"])
-                if future is not None and not future.done():
-                    future.set_result(result_from_dict(answer["result"]))
-        except Exception as exc:  # an answer that is not ours: say so for every job still waiting
-            self._stop(f"the test process answered something unreadable ({type(exc).__name__})")
-            self._process.kill()
-            return
+                result = result_from_dict(answer["result"])
+            except Exception:  # noqa: BLE001 - not an answer (something printed before the child took stdout over):
+                continue  # its job, if any, ends at its deadline
+            if future is not None and not future.done():
+                future.set_result(result)
         code = await self._process.wait()
         self._stop(f"the test process stopped unexpectedly (exit code {code})")
 
@@ -179,9 +186,12 @@ def main() -> int:
         reader = asyncio.StreamReader(limit=LINE_LIMIT)
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
 
+        answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a driver's stray print must not corrupt the answers
+
         def write_line(line: bytes) -> None:
-            sys.stdout.buffer.write(line)
-            sys.stdout.buffer.flush()
+            answers.write(line)
+            answers.flush()
 
         await serve(reader.readline, write_line)
 
