@@ -24,8 +24,10 @@ import pytest
 from faker import Faker
 
 from connhub.plugins.registry import Registry
+from connhub.services.batch import test_many
 from connhub.services.hub import Hub, InvalidValues
 from connhub.services.logs import setup_logging
+from connhub.services.test_worker import TestWorker
 from connhub.storage.repository import NameTaken
 from connhub.storage.vault import SecretVault
 from tests.support.services import free_port
@@ -120,6 +122,14 @@ def test_canaries_planted_through_the_hub_stay_in_the_keyring(tmp_path, memory_k
             result = asyncio.run(hub.test_instance(hub.find(record.id), timeout=3))
             assert not result.ok
             texts[f"test {record.name}"] = json.dumps(result.to_dict())
+        async def test_all_in_a_child_process():  # the window's Test all: secrets cross the child's pipe only
+            async with TestWorker() as worker:
+                return await test_many(hub, [hub.find(r.id) for r in (basic, bearer, cache)], timeout=3,
+                                       runner=worker.run)
+
+        outcomes = asyncio.run(test_all_in_a_child_process())
+        assert [r.ok for r in outcomes] == [False] * 3
+        texts["test all"] = json.dumps([r.to_dict() for r in outcomes])
         texts["unsaved test"] = json.dumps(asyncio.run(hub.test_values(
             "http", {"base_url": f"http://127.0.0.1:{closed}", "auth.method": "bearer", "auth.token": token},
             timeout=3)).to_dict())
