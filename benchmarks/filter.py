@@ -195,13 +195,13 @@ def main() -> None:
     row(f"filter {args.instances:,} instances: keystroke to repaint, median of {keys}", ms(bm), ms(om), om / bm,
         "< 16 ms", om < 0.016)
     row("… the same, 95th percentile", ms(p95(bare["times"])), ms(p95(ours["times"])),
-        p95(ours["times"]) / p95(bare["times"]), "(no goal)", True)
+        p95(ours["times"]) / p95(bare["times"]), "(no goal)", None)
     mb = 2**20
     extra = (ours["rows_rss"] - bare["rows_rss"]) / mb
     row(f"memory for the {args.instances:,} rows (resident, window before vs after loading them)",
         f"{bare['rows_rss'] / mb:.1f} MB", f"{ours['rows_rss'] / mb:.1f} MB", None, "≤ bare + 60 MB", extra <= 60)
     row("… the whole window since QApplication started (imports, Hub, widgets and rows)",
-        f"{bare['process_rss'] / mb:.1f} MB", f"{ours['process_rss'] / mb:.1f} MB", None, "(no goal)", True)
+        f"{bare['process_rss'] / mb:.1f} MB", f"{ours['process_rss'] / mb:.1f} MB", None, "(no goal)", None)
 
 if __name__ == "__main__":
     main()

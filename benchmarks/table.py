@@ -10,9 +10,11 @@ def header() -> None:
     print(HEADER, flush=True)
 
 
-def row(measure: str, baseline: str, ours: str, ratio: float | None, goal: str, met: bool) -> None:
+def row(measure: str, baseline: str, ours: str, ratio: float | None, goal: str, met: bool | None) -> None:
+    """`met` None: a figure shown for context, with no goal to meet."""
     ratio_text = f"{ratio:.2f}×" if ratio is not None else "—"
-    print(f"| {measure} | {baseline} | {ours} | {ratio_text} | {goal} | {'yes' if met else '**no**'} |", flush=True)
+    met_text = "—" if met is None else "yes" if met else "**no**"
+    print(f"| {measure} | {baseline} | {ours} | {ratio_text} | {goal} | {met_text} |", flush=True)
 
 
 def seconds(value: float) -> str:
