@@ -12,6 +12,7 @@ from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
@@ -146,7 +147,26 @@ def activate(qtbot, window) -> None:
 # --- the tests --------------------------------------------------------------------------------------------
 
 
-def test_test_all_30_rows_live_status_bounded_concurrency_and_summary(qtbot, qloop, make_window):
+@pytest.fixture(params=["in process", "child process"])
+def where(request, monkeypatch):
+    """Both ways Test all runs its tests: in the window's process (a few rows), or in a child process (many; the
+    threshold is lowered so that these tests' rows are many). Yields how many child processes were started."""
+    from connhub.services.test_worker import TestWorker
+
+    if request.param == "child process":
+        monkeypatch.setattr("connhub.gui.test_all.IN_PROCESS_UP_TO", 5)
+    started = []
+    enter = TestWorker.__aenter__
+
+    async def counted(self):
+        started.append(self)
+        return await enter(self)
+
+    monkeypatch.setattr(TestWorker, "__aenter__", counted)
+    yield request.param, started
+
+
+def test_test_all_30_rows_live_status_bounded_concurrency_and_summary(qtbot, qloop, make_window, where):
     require_service("Redis", *REDIS)
     window = make_window()
     window.hub.set_concurrency(4)
@@ -180,6 +200,7 @@ def test_test_all_30_rows_live_status_bounded_concurrency_and_summary(qtbot, qlo
                 f"{testing.name}, redis, testing…"
 
     summary = finished.args[0]
+    assert len(where[1]) == (1 if where[0] == "child process" else 0)
     assert proxy.peak == 4  # never more than the setting, and the setting was used
     assert proxy.total == 20
     assert [done for done, _ in progress] == list(range(1, 31)) and {t for _, t in progress} == {30}
@@ -205,7 +226,7 @@ def test_test_all_30_rows_live_status_bounded_concurrency_and_summary(qtbot, qlo
     settle(qtbot, qloop)
 
 
-def test_cancel_stops_at_once_keeps_finished_results_and_restores_the_rest(qtbot, qloop, make_window):
+def test_cancel_stops_at_once_keeps_finished_results_and_restores_the_rest(qtbot, qloop, make_window, where):
     require_service("Redis", *REDIS)
     window = make_window()
     window.hub.set_concurrency(3)
@@ -234,6 +255,8 @@ def test_cancel_stops_at_once_keeps_finished_results_and_restores_the_rest(qtbot
             qtbot.keyClick(window, Qt.Key.Key_Escape)
         qtbot.waitUntil(task.done)
 
+    # In a child process, the cancel ended it: the silent servers' tests went with it.
+    assert [w._process.returncode is not None for w in where[1]] == ([True] if where[0] == "child process" else [])
     summary = finished.args[0]
     assert summary.cancelled and (summary.total, summary.ok, summary.failing) == (14, 6, 0)
     assert re.fullmatch(r"Cancelled: 6 of 14 tested \(6 ok, 0 failing\) — \d+\.\d s",

@@ -35,6 +35,10 @@ log = logging.getLogger("connhub.gui")
 
 FRAME = 0.1  # s: the rows and the progress bar catch up at most ten times a second
 AGE_REFRESH_MS = 60_000  # badges say "3 min ago": repaint once a minute so that stays true
+# Up to this many rows the tests run in the window's process: a child process takes ~0.5 s to start, longer than
+# they take, and the window keeps up (64 here: worst event-loop stall 9-16 ms). Beyond, they run in a child
+# (services/test_worker.py): 500 here stalled the window 15-51 ms in process, 12-20 ms with the child.
+IN_PROCESS_UP_TO = 64
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ class TestAllController(QObject):
     async def run(self, records: list[InstanceRecord]) -> RunSummary:
         """Test `records` (at most the Hub's `concurrency` at once) and show it all; returns the summary."""
         import asyncio
+        import contextlib
 
         from connhub.services.batch import test_many
         from connhub.services.test_worker import TestWorker
@@ -266,9 +271,12 @@ class TestAllController(QObject):
             for type_name in dict.fromkeys(r.type for r in records):  # drivers imported off the GUI thread
                 if type_name in self.window.hub.registry:
                     await load_integration(self.window.hub.entry(type_name))
-            async with TestWorker() as worker:  # the tests' own work off this process's GIL and event loop
+            async with contextlib.AsyncExitStack() as stack:
+                # Many tests run in a child process, their drivers' work off this process's GIL and event loop;
+                # a few run here, sooner than a child could start.
+                runner = None if total <= IN_PROCESS_UP_TO else (await stack.enter_async_context(TestWorker())).run
                 await test_many(self.window.hub, records, concurrency=concurrency, on_start=on_start,
-                                on_result=on_result, runner=worker.run)
+                                on_result=on_result, runner=runner)
         except asyncio.CancelledError:
             cancelled = True
         except Exception as exc:  # noqa: BLE001 - e.g. an instance deleted by the CLI meanwhile: say so, keep going
