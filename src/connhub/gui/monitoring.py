@@ -136,22 +136,22 @@ class MonitoringController(QObject):
         self.tray.notify(change)
 
     def _update_tray(self) -> None:
-        self._failing = {}
-        self._rows_changed(None, None)
+        """The list was loaded, grew or shrank: what the tray lists, from every row."""
+        records = self.model.records()
+        self._failing = {r.id: (r.name, r.last_error_class) for r in records if r.status == "failing"}
+        self.tray.set_failing([r for r in records if r.id in self._failing])
 
     def _rows_changed(self, top_left, bottom_right, *_roles) -> None:
         """Rebuild the tray menu only when what it lists changed, looking only at the rows that changed: a Test
         all of 500 changes every row twice, and a whole-list pass per change was a quadratic cost."""
         records = self.model.records()
-        rows = range(top_left.row(), bottom_right.row() + 1) if top_left is not None else range(len(records))
-        failing = dict(self._failing) if top_left is not None else {}
-        for row in rows:
-            record = records[row]
+        failing = dict(self._failing)
+        for record in records[top_left.row():bottom_right.row() + 1]:
             if record.status == "failing":
                 failing[record.id] = (record.name, record.last_error_class)
             else:
                 failing.pop(record.id, None)
-        if top_left is None or failing != self._failing:
+        if failing != self._failing:
             self._failing = failing
             self.tray.set_failing([r for r in records if r.id in failing])
 
