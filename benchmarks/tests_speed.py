@@ -2,9 +2,10 @@
 
 1. Test all of N Redis instances in the real main window (its Test all: the tests in a TestWorker child
    process, rows and tray updated as results land, results recorded in SQLite), from the click to the summary,
-   vs raw redis-py asyncio in process: a fresh connection + PING per instance, same concurrency. Run inside qasync's Qt event loop, with a 5 ms timer probe that records the
-   longest stall of the Qt event loop during each run. Each run starts with a collected heap: a run must not be
-   charged for collecting the previous run's garbage (the raw client leaves plenty).
+   vs raw redis-py asyncio in process: a fresh connection + PING per instance, same concurrency. Both run
+   inside qasync's Qt event loop, with a 5 ms timer probe that records the longest stall of the loop. Each run
+   starts with a collected heap: a run must not be charged for the previous run's garbage (the raw client
+   leaves plenty).
 2. One PostgreSQL test in process, median of M, vs raw asyncpg connect + `SELECT version()`.
 
 Usage: .venv/bin/python benchmarks/tests_speed.py [--redis-instances 500] [--pg-runs 50] [--concurrency 8]
@@ -94,8 +95,7 @@ class StallProbe:
 
 
 async def redis_figures(count: int, concurrency: int, rounds: int) -> tuple[float, float, float, float]:
-    """connhub: the real main window's Test all (its tests in a TestWorker process, rows and tray updated as
-    results land, every result recorded in SQLite), from the click to the summary."""
+    """(raw median, connhub median, connhub's worst stall, the raw run's worst stall), in seconds."""
     from connhub.gui.main_window import MainWindow
     from connhub.services.hub import Hub
     from connhub.storage.vault import SecretVault
