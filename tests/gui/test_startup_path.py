@@ -1,5 +1,5 @@
-"""The app's own start-up path (gui/app.py): first paint before SQLAlchemy, pydantic, jsonschema, keyring,
-Alembic, asyncio and qasync are even imported, with the same list; then the real Hub takes over."""
+"""The app's own start-up path (gui/app.py): first paint (the rows drawn) before SQLAlchemy, pydantic, jsonschema,
+keyring, Alembic, asyncio and qasync are even imported, with the same list; then the real Hub takes over."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ PROBE = COUNTERS + textwrap.dedent(r"""
             hub.create("postgres", f"db {i}", {"host": f"db{i}.example.com", "port": 5432, "database": "app",
                                                "user": "app", "password": f"pw-{i}"})
         hub.create("redis", "cache", {"host": "127.0.0.1", "port": 6379})
+        from connhub.storage.records import InstanceRecord
+        for i in range(1000):  # a QListView laying out in batches drew none of 1,000 rows in its first paint
+            hub.store.add(InstanceRecord(name=f"z {i:04d}", type="redis", config={"host": "127.0.0.1", "port": 6379},
+                                         summary="redis://127.0.0.1:6379"))
         hub.close()
         raise SystemExit(0)
     HEAVY = ("sqlalchemy", "pydantic", "jsonschema", "keyring.backends.SecretService", "alembic", "asyncpg",
@@ -36,13 +40,20 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     CountingKeyring.calls = 0
     count_connections()
 
+    import connhub.gui.delegate as delegate
     import connhub.gui.startup as startup
-    seen, windows = {}, []
+    seen, windows, painted = {}, [], set()
+    paint = delegate.InstanceDelegate.paint
+    def counting_paint(self, painter, option, index):
+        painted.add(index.row())
+        return paint(self, painter, option, index)
+    delegate.InstanceDelegate.paint = counting_paint
     original = startup.after_first_paint
     def spy(widget, callback):
         def at_paint():
             seen.setdefault("heavy", sorted(m for m in HEAVY if m in sys.modules))
             seen.setdefault("rows", widget.model.rowCount())
+            seen.setdefault("rows_painted", len(painted))
             seen.setdefault("types", widget.types_view.model().rowCount())
             seen.setdefault("detail_at_paint", widget._detail is not None)
             windows.append(widget)
@@ -72,8 +83,9 @@ def test_first_paint_needs_no_sqlalchemy_pydantic_keyring_or_network(tmp_path):
         assert out.returncode == 0, out.stderr[-3000:]
         assert "first-paint" in out.stdout
         report = json.loads(out.stdout.strip().splitlines()[-1])
-        assert report["rows"] == 26, f"{run}: the window should list every saved instance"
+        assert report["rows"] == 1026, f"{run}: the window should list every saved instance"
         assert report["types"] > 3, f"{run}: the sidebar lists the types by group"
+        assert report["rows_painted"] >= 10, f"{run}: the first paint draws the rows, not an empty list"
         assert report["keyring_calls"] == 0, f"{run}: start-up must not touch a secret"
         assert report["inet"] == [], f"{run}: start-up must not open network connections"
         assert not report["detail_at_paint"] and report["detail_after"], \
