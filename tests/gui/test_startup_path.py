@@ -51,9 +51,11 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     original = startup.after_first_paint
     def spy(widget, callback):
         def at_paint():
+            from shibokensupport import feature
             seen.setdefault("heavy", sorted(m for m in HEAVY if m in sys.modules))
             seen.setdefault("rows", widget.model.rowCount())
             seen.setdefault("rows_painted", len(painted))
+            seen.setdefault("quick_check", feature._mod_uses_pyside.__module__)
             seen.setdefault("types", widget.types_view.model().rowCount())
             seen.setdefault("detail_at_paint", widget._detail is not None)
             windows.append(widget)
@@ -86,6 +88,7 @@ def test_first_paint_needs_no_sqlalchemy_pydantic_keyring_or_network(tmp_path):
         assert report["rows"] == 1026, f"{run}: the window should list every saved instance"
         assert report["types"] > 3, f"{run}: the sidebar lists the types by group"
         assert report["rows_painted"] >= 10, f"{run}: the first paint draws the rows, not an empty list"
+        assert report["quick_check"] == "connhub.gui.pyside_speedups"
         assert report["keyring_calls"] == 0, f"{run}: start-up must not touch a secret"
         assert report["inet"] == [], f"{run}: start-up must not open network connections"
         assert not report["detail_at_paint"] and report["detail_after"], \

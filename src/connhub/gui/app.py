@@ -15,6 +15,9 @@ import sys
 def run_gui(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
+    from connhub.gui.pyside_speedups import use_quick_feature_check
+
+    use_quick_feature_check()  # before the imports below: PySide checks each of them (and every later one)
     from connhub.gui.icons import app_icon
     from connhub.gui.main_window import MainWindow
     from connhub.gui.startup import StartupHub, wait_for_first_paint
