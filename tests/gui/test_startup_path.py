@@ -40,6 +40,7 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     CountingKeyring.calls = 0
     count_connections()
 
+    import gc
     import connhub.gui.delegate as delegate
     import connhub.gui.startup as startup
     seen, windows, painted = {}, [], set()
@@ -65,6 +66,7 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     from connhub.launch import main  # what the `connhub` command runs
     main([])
     seen["detail_after"] = windows[0]._detail is not None and windows[0].monitoring is not None
+    seen["collecting_after"] = gc.isenabled()
     print(json.dumps({**seen, "keyring_calls": CountingKeyring.calls, "inet": inet}))
 """)
 
@@ -89,6 +91,7 @@ def test_first_paint_needs_no_sqlalchemy_pydantic_keyring_or_network(tmp_path):
         assert report["types"] > 3, f"{run}: the sidebar lists the types by group"
         assert report["rows_painted"] >= 10, f"{run}: the first paint draws the rows, not an empty list"
         assert report["quick_check"] == "connhub.gui.pyside_speedups"
+        assert report["collecting_after"], "garbage collection, paused for the start, runs again after it"
         assert report["keyring_calls"] == 0, f"{run}: start-up must not touch a secret"
         assert report["inet"] == [], f"{run}: start-up must not open network connections"
         assert not report["detail_at_paint"] and report["detail_after"], \
