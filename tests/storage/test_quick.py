@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 from connhub.storage.db import open_engine, sqlite_url
-from connhub.storage.quick import read_instances
+from connhub.storage.quick import _jsons, _stamps, read_instances
 from connhub.storage.repository import InstanceRecord, InstanceStore
 
 
@@ -51,3 +52,15 @@ def test_quick_read_steps_aside_for_a_missing_or_older_database(tmp_path):
 
     (tmp_path / "junk.db").write_bytes(b"not a database at all")
     assert read_instances(tmp_path / "junk.db", "default") is None
+
+
+def test_columns_convert_as_each_value_would():
+    """A column's JSON is parsed in one call and its timestamps with the offset appended: same values as one at
+    a time, each row with its own empty list (editing one record's tags must not edit another's)."""
+    texts = ("[]", "[]", '{"a": [1, null]}', None, "{}", "null", '["x"]')
+    values = _jsons(texts)
+    assert values == [None if text is None else json.loads(text) for text in texts]
+    assert values[0] is not values[1] and values[4] is not _jsons(("{}",))[0]
+    assert _stamps(("2026-05-01 12:00:00.000006", None)) == [datetime(2026, 5, 1, 12, 0, 0, 6, tzinfo=UTC), None]
+    assert _stamps(("2026-05-01 12:00:00+02:00",)) == [datetime(2026, 5, 1, 10, 0, tzinfo=UTC)], \
+        "text that has an offset already is converted to UTC, not rejected"
