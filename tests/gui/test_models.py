@@ -240,3 +240,33 @@ def test_filter_keeps_the_current_row_and_agrees_when_narrowed_or_widened(models
     proxy.set_text("")
     assert proxy.rowCount() == len(range(1, N, 3))
     assert proxy.mapToSource(proxy.index(0, 0)).data(Roles.TYPE) == "redis"
+
+
+def test_the_filter_stays_a_sound_qt_model_as_rows_and_filters_change(registry, qtmodeltester):
+    """Qt's model checker watches the filter (its row count is kept, not asked of the source each time) while
+    rows are added, moved, removed, filtered by words and by type, and reset."""
+    model = InstanceListModel(registry)
+    proxy = InstanceFilter()
+    proxy.setSourceModel(model)
+    records = make_records(30)
+    model.set_records(records[:20])
+    qtmodeltester.check(proxy)
+    proxy.set_text("conn 0001")  # both words: conn 00001 and conn 00010-00019
+    assert proxy.rowCount() == 11
+    model.upsert(records[25])  # "conn 00025": shown only once the filter widens
+    assert proxy.rowCount() == 11
+    proxy.set_text("")
+    assert proxy.rowCount() == 21
+    proxy.set_type("redis")
+    assert proxy.rowCount() == len([r for r in records[:20] + [records[25]] if r.type == "redis"])
+    moved = records[3]
+    moved.name = "zzz moved"
+    model.upsert(moved)
+    model.remove(records[4].id)
+    proxy.set_type(None)
+    assert proxy.rowCount() == 20 and proxy.index(19, 0).data() == "zzz moved"
+    assert not proxy.index(20, 0).isValid()
+    model.set_records(records[:5])
+    assert proxy.rowCount() == 5 and not proxy.index(5, 0).isValid()
+    proxy.setSourceModel(None)
+    assert proxy.rowCount() == 0

@@ -291,6 +291,7 @@ class InstanceFilter(QAbstractProxyModel):
         self._words: list[str] = []
         self._type: str | None = None
         self._rows: list[int] | None = None  # proxy row → source row; None: every source row, in order
+        self._size = 0  # rows shown (see _set_rows)
         self._proxy_of: dict[int, int] = {}
         self._saved: list[tuple[QModelIndex, str | None]] = []
         self._connections: list = []
@@ -336,8 +337,11 @@ class InstanceFilter(QAbstractProxyModel):
         return list(rows)
 
     def _set_rows(self, rows: list[int] | None) -> None:
+        """After every change of the filter or the source: which source rows show, and how many."""
         self._rows = rows
         self._proxy_of = {} if rows is None else {source: proxy for proxy, source in enumerate(rows)}
+        model = self.sourceModel()
+        self._size = len(rows) if rows is not None else model.rowCount() if model is not None else 0
 
     def _refilter(self, narrower: bool) -> None:
         self._layout_about_to_change()
@@ -416,21 +420,14 @@ class InstanceFilter(QAbstractProxyModel):
     # --- QAbstractProxyModel ----------------------------------------------------------------------------
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
-        return 0 if parent.isValid() else self._count()
-
-    def _count(self) -> int:
-        if self._rows is not None:
-            return len(self._rows)
-        model = self.sourceModel()
-        return model.rowCount() if model is not None else 0
+        return 0 if parent.isValid() else self._size
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
         return 0 if parent.isValid() else 1
 
     def index(self, row: int, column: int = 0, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT):
         # Called from C++ for every shown row when the view lays out: kept to the bare minimum.
-        if column or row < 0 or parent.isValid() or row >= (len(self._rows) if self._rows is not None
-                                                               else self._count()):
+        if column or row < 0 or row >= self._size or parent.isValid():
             return QModelIndex()
         return self.createIndex(row, 0)
 
