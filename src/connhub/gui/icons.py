@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ def app_icon() -> QIcon:
 
 
 def _svg_icon(svg: str) -> QIcon:
-    from PySide6.QtSvg import QSvgRenderer  # only for the drawn symbols, after the first paint
+    from PySide6.QtCore import QByteArray  # only for the drawn symbols, after the first paint
+    from PySide6.QtSvg import QSvgRenderer
 
     renderer = QSvgRenderer(QByteArray(svg.encode()))
     icon = QIcon()
