@@ -66,6 +66,7 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     from connhub.launch import main  # what the `connhub` command runs
     main([])
     seen["detail_after"] = windows[0]._detail is not None and windows[0].monitoring is not None
+    seen["clear_buttons_after"] = windows[0].search.isClearButtonEnabled() and windows[0].type_search.isClearButtonEnabled()
     seen["collecting_after"] = gc.isenabled()
     print(json.dumps({**seen, "keyring_calls": CountingKeyring.calls, "inet": inet}))
 """)
@@ -92,6 +93,7 @@ def test_first_paint_needs_no_sqlalchemy_pydantic_keyring_or_network(tmp_path):
         assert report["rows_painted"] >= 10, f"{run}: the first paint draws the rows, not an empty list"
         assert report["quick_check"] == "connhub.gui.pyside_speedups"
         assert report["collecting_after"], "garbage collection, paused for the start, runs again after it"
+        assert report["clear_buttons_after"], "the search boxes get their clear buttons right after the paint"
         assert report["keyring_calls"] == 0, f"{run}: start-up must not touch a secret"
         assert report["inet"] == [], f"{run}: start-up must not open network connections"
         assert not report["detail_at_paint"] and report["detail_after"], \
