@@ -345,7 +345,10 @@ def test_cancel_a_test_from_the_main_window(qtbot, qloop, make_window):
         assert "Test cancelled" in panel.headline.text()
         assert detail.test_button.isEnabled() and window.delete_action.isEnabled()
 
-        # Test again at once: the cancelled run unwinds without touching the new one's panel.
+        # Test again at once: the cancelled run unwinds without touching the new one's panel. This one may wait
+        # below as long as the first one's timeout: its own is longer, so that it is still running when cancelled
+        # (with the same 10 s both ended together now and then, and the second recorded its timeout).
+        window.hub.set_default_timeout(30)
         click(qtbot, detail.test_button)
         qtbot.waitUntil(lambda: panel.running)
         # A cancelled run normally ends at once. Now and then (about 1 run in 20 here) the cancellation of
