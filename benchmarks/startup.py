@@ -5,7 +5,7 @@ filter sees the window's first Paint event, then the paint finishes); the two ki
 hits both alike. One untimed connhub start first writes the type cache and the bytecode, as any first start
 does (its time is printed too). A last run counts keyring calls and network connections during start-up, lists
 the heavy modules already imported at the first paint, and counts the rows of the list that paint drew.
-Usage: python benchmarks/startup.py [--instances 1000] [--runs 15]
+Usage: python benchmarks/startup.py [--instances 1000] [--runs 30]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def first_paint(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=1000)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-header", action="store_true")
     args = parser.parse_args()
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
