@@ -324,18 +324,26 @@ def test_keyboard_shortcuts(qtbot, qloop, populated):
     assert window.active_dialog is None
 
 
+def start_silent_test(qtbot, window, address, timeout: float):
+    """Save a Redis connection to a server that never answers and start its test from the detail pane; returns
+    once it waits on the server: (the record, the detail pane, its test panel)."""
+    host, port = address
+    window.hub.set_default_timeout(timeout)
+    record = window.hub.create("redis", "Silent", {"host": host, "port": port})
+    window.reload()
+    click_row(qtbot, window, "Silent")
+    detail, panel = window.detail, window.detail.test_panel
+    click(qtbot, detail.test_button)
+    qtbot.waitUntil(lambda: panel.running and panel.stage.text() == "Checking the server…")
+    return record, detail, panel
+
+
 def test_cancel_a_test_from_the_main_window(qtbot, qloop, make_window):
     from tests.support.servers import blackhole_server
 
     window = make_window()
-    window.hub.set_default_timeout(10)
-    with blackhole_server() as (host, port):
-        record = window.hub.create("redis", "Silent", {"host": host, "port": port})
-        window.reload()
-        click_row(qtbot, window, "Silent")
-        detail, panel = window.detail, window.detail.test_panel
-        click(qtbot, detail.test_button)
-        qtbot.waitUntil(lambda: panel.running and panel.stage.text() == "Checking the server…")
+    with blackhole_server() as address:
+        record, detail, panel = start_silent_test(qtbot, window, address, timeout=10)
         # While it runs, nothing can edit or delete the connection under test, by button or by shortcut.
         assert not detail.delete_button.isEnabled() and not window.delete_action.isEnabled()
         assert not window.edit_action.isEnabled() and not window.test_action.isEnabled()
@@ -387,14 +395,8 @@ def test_a_cancel_the_driver_ignores_still_records_nothing(qtbot, qloop, make_wi
 
     monkeypatch.setattr(Connection, "read_response", ignoring_cancel)
     window = make_window()
-    window.hub.set_default_timeout(2)
-    with blackhole_server() as (host, port):
-        record = window.hub.create("redis", "Stubborn", {"host": host, "port": port})
-        window.reload()
-        click_row(qtbot, window, "Stubborn")
-        detail, panel = window.detail, window.detail.test_panel
-        click(qtbot, detail.test_button)
-        qtbot.waitUntil(lambda: panel.running and panel.stage.text() == "Checking the server…")
+    with blackhole_server() as address:
+        record, detail, panel = start_silent_test(qtbot, window, address, timeout=2)
         run = window._test_task
         click(qtbot, panel.cancel)
         assert "Test cancelled" in panel.headline.text() and detail.test_button.isEnabled()
