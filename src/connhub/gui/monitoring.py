@@ -138,8 +138,7 @@ class MonitoringController(QObject):
     def _update_tray(self) -> None:
         """The list was loaded, grew or shrank: what the tray lists, from every row."""
         records = self.model.records()
-        self._failing = {r.id: (r.name, r.last_error_class) for r in records if r.status == "failing"}
-        self.tray.set_failing([r for r in records if r.id in self._failing])
+        self._show_failing(records, {r.id: (r.name, r.last_error_class) for r in records if r.status == "failing"})
 
     def _rows_changed(self, top_left, bottom_right, *_roles) -> None:
         """Rebuild the tray menu only when what it lists changed, looking only at the rows that changed: a Test
@@ -152,8 +151,11 @@ class MonitoringController(QObject):
             else:
                 failing.pop(record.id, None)
         if failing != self._failing:
-            self._failing = failing
-            self.tray.set_failing([r for r in records if r.id in failing])
+            self._show_failing(records, failing)
+
+    def _show_failing(self, records: list[InstanceRecord], failing: dict[str, tuple[str, str | None]]) -> None:
+        self._failing = failing
+        self.tray.set_failing([r for r in records if r.id in failing])
 
     def hide_instead_of_close(self) -> bool:
         """Closing the window with "keep running in the tray" on (and a tray to live in): hide it instead."""
