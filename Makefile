@@ -47,6 +47,10 @@ bench: run-packages $(STAMP)
 	@QT_QPA_PLATFORM=offscreen $(PYTHON) benchmarks/startup.py
 	@QT_QPA_PLATFORM=offscreen $(PYTHON) benchmarks/tests_speed.py --no-header 2> >(grep -v "$(OFFSCREEN_NOISE)" >&2)
 	@QT_QPA_PLATFORM=offscreen $(PYTHON) benchmarks/filter.py --no-header 2> >(grep -v "$(OFFSCREEN_NOISE)" >&2)
+	@$(PYTHON) benchmarks/cli.py --no-header
+	@$(PYTHON) benchmarks/actions.py --no-header
+	@$(PYTHON) benchmarks/workflows.py --no-header
+	@$(PYTHON) benchmarks/webhooks.py --no-header
 	@echo "load average after: $$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # packaging/out/connhub_<version>_<arch>.deb: a PyInstaller bundle in /opt/connhub, needing no Python.

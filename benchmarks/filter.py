@@ -45,9 +45,9 @@ def rows(count: int):
 def build_connhub(data_dir: Path):
     """The real window on a real Hub (SQLAlchemy, validated manifests: what the app holds after start-up)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from connhub.gui.main_window import MainWindow
+    from connhub.core.records import InstanceRecord
+    from connhub.gui.shell.main_window import MainWindow
     from connhub.services.hub import Hub
-    from connhub.storage.records import InstanceRecord
 
     hub = Hub(data_dir=data_dir)
     hub.registry.entries()

@@ -1,11 +1,24 @@
-"""Cold start to first painted window: connhub with N saved instances vs a bare PySide6 window with N rows.
+"""Cold start to first painted window: connhub vs a bare PySide6 window, side by side in the same invocation.
 
 Each run is a fresh process, timed from launch to the line it prints once its window has painted (an event
-filter sees the window's first Paint event, then the paint finishes); the two kinds alternate so machine noise
-hits both alike. One untimed connhub start first writes the type cache and the bytecode, as any first start
-does (its time is printed too). A last run counts keyring calls and network connections during start-up, lists
-the heavy modules already imported at the first paint, and counts the rows of the list that paint drew.
-Usage: python benchmarks/startup.py [--instances 1000] [--runs 30]
+filter sees the window's first Paint event, then the paint finishes); connhub's runs and the bare window's
+alternate so machine noise hits both alike. Two kinds of start:
+
+- a start with N saved instances (the type cache and the bytecode there, as after any earlier start): connhub
+  lists them, the bare window (`QMainWindow` + `QListView` of N rows) shows as many rows;
+- the very first start: an empty data folder (not even created: no database, no type cache, no settings),
+  three times: (1) bytecode compiled, as pip and the .deb install it; (2) none of connhub's own bytecode (a
+  fresh copy of src/, PYTHONDONTWRITEBYTECODE), the libraries' kept, as in a fresh checkout; (3) nothing
+  compiled at all (an empty PYTHONPYCACHEPREFIX, PYTHONDONTWRITEBYTECODE: the standard library, PySide6 and
+  every dependency compiled on the spot). connhub has nothing to list, and the bare window beside it shows
+  an empty list too; it runs in the same environment each time, and its script is always compiled on the spot
+  (`python -c`), so (1) and (2) give it the same bytecode.
+
+All bytecode goes to a throwaway PYTHONPYCACHEPREFIX (never the source tree), written by untimed warm-up runs:
+one start of each, and the step the first start runs after its paint (the Hub, which writes the type cache).
+A last run (and one more on an empty data folder) counts keyring calls and network connections during
+start-up, lists the heavy modules already imported at the first paint, and counts the rows that paint drew.
+Usage: python benchmarks/startup.py [--instances 1000] [--runs 30] [--first-runs 10]
 """
 
 from __future__ import annotations
@@ -13,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,8 +72,8 @@ import keyring
 
 keyring.set_keyring(CountingKeyring())
 count_connections()
-import connhub.gui.delegate as delegate
-import connhub.gui.startup as startup
+import connhub.gui.instances.delegate as delegate
+import connhub.gui.shell.startup as startup
 heavy, painted, drawn = [], set(), []
 paint = delegate.InstanceDelegate.paint
 def counting_paint(self, painter, option, index):
@@ -115,34 +129,74 @@ def first_paint(cmd: list[str], env: dict[str, str]) -> float:
     return painted
 
 
+WARM_UP = "from connhub.services.first_paint import FirstPaint; FirstPaint.quick().load_hub().close()"
+
+
+def alternate(bare_cmd: list[str], app_cmd: list[str], runs: int, bare_env, app_env) -> tuple[list, list]:
+    """`runs` of each, bare first; `bare_env(i)` / `app_env(i)` give each run's environment."""
+    bare, app = [], []
+    for i in range(runs):
+        bare.append(first_paint(bare_cmd, bare_env(i)))
+        app.append(first_paint(app_cmd, app_env(i)))
+    return bare, app
+
+
+def count(env: dict[str, str]) -> dict:
+    counted = subprocess.run([sys.executable, "-c", COUNT], env=env, capture_output=True, text=True, timeout=120)
+    if counted.returncode:
+        raise SystemExit(f"counting run failed: {counted.stderr[-2000:]}")
+    return json.loads(counted.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--first-runs", type=int, default=10, help="runs of each very first start")
     parser.add_argument("--no-header", action="store_true")
     args = parser.parse_args()
-    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")]))}
-    with tempfile.TemporaryDirectory() as tmp:
-        seed(Path(tmp), args.instances)
-        env.update(CONNHUB_DATA_DIR=tmp, CONNHUB_EXIT_AFTER_PAINT="1", XDG_CONFIG_HOME=tmp)
-        # An installed connhub has its bytecode compiled (pip does it); so do the runs here, into a throwaway
-        # folder (not the source tree), even where PYTHONDONTWRITEBYTECODE is set.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        seeded = tmp / "seeded"
+        seed(seeded, args.instances)
+        env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+               "CONNHUB_EXIT_AFTER_PAINT": "1", "PYTHONPYCACHEPREFIX": str(tmp / "pycache")}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)  # the warm-up writes the bytecode an installed connhub has
+        warm = {**env, "CONNHUB_DATA_DIR": str(seeded), "XDG_CONFIG_HOME": str(seeded)}
         # The command a user runs: the installed `connhub` script (`make run`); `python -m connhub` adds runpy.
         script = Path(sys.executable).with_name("connhub")
         app_cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "connhub"]
-        first_start = first_paint(app_cmd, env)  # writes the type cache
-        bare, app = [], []
-        for _ in range(args.runs):
-            bare.append(first_paint([sys.executable, "-c", BARE, str(args.instances)], env))
-            app.append(first_paint(app_cmd, env))
-        counted = subprocess.run([sys.executable, "-c", COUNT], env=env, capture_output=True, text=True,
-                                 timeout=120)
-        if counted.returncode:
-            raise SystemExit(f"counting run failed: {counted.stderr[-2000:]}")
-        counts = json.loads(counted.stdout.strip().splitlines()[-1])
+        bare_cmd = [sys.executable, "-c", BARE, str(args.instances)]
+        bare_empty = [sys.executable, "-c", BARE, "0"]  # beside a first start, which lists nothing
+        first_paint(bare_cmd, warm)
+        first_paint(app_cmd, warm)  # bytecode of what the first paint imports
+        subprocess.run([sys.executable, "-c", WARM_UP], env=warm, check=True, timeout=120)  # the rest; type cache
+        bare, app = alternate(bare_cmd, app_cmd, args.runs, lambda _i: warm, lambda _i: warm)
+
+        def empty_folder(kind: str, overrides: dict[str, str]):
+            """A very first start's environment: a data folder that does not exist yet, no settings."""
+            def make(i: int) -> dict[str, str]:
+                home = tmp / f"first-{kind}-{i}"
+                return {**env, **overrides, "CONNHUB_DATA_DIR": str(home / "connhub"),
+                        "XDG_CONFIG_HOME": str(home / "config")}
+            return make
+
+        copy = tmp / "src-copy"  # connhub's own modules, never compiled (PYTHONDONTWRITEBYTECODE keeps it so)
+        shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
+        kinds = {
+            "installed": ("bytecode compiled, as pip and the .deb install it", {}),
+            "own": ("none of connhub's own bytecode (fresh copy of src/), the libraries' kept",
+                    {"PYTHONPATH": os.pathsep.join(filter(None, [str(copy), os.environ.get("PYTHONPATH")])),
+                     "PYTHONDONTWRITEBYTECODE": "1"}),
+            "none": ("nothing compiled at all, both sides (empty PYTHONPYCACHEPREFIX)",
+                     {"PYTHONPYCACHEPREFIX": str(tmp / "no-bytecode"), "PYTHONDONTWRITEBYTECODE": "1"}),
+        }
+        firsts = {}
+        for kind, (_title, overrides) in kinds.items():
+            make = empty_folder(kind, overrides)
+            firsts[kind] = alternate(bare_empty, app_cmd, args.first_runs, make, make)
+        counts = [count(warm), count(empty_folder("counted", {})(0))]
     b, a = statistics.median(bare), statistics.median(app)
     if not args.no_header:
         header()
@@ -152,16 +206,20 @@ def main() -> None:
     # reasoning); on a shared VM the medians move by tens of ms between invocations, the minima much less.
     row(f"… the fastest of the {args.runs} runs of each", seconds(min(bare)), seconds(min(app)),
         min(app) / min(bare), "≤ 1.5×", min(app) / min(bare) <= 1.5)
-    row("… the very first start (type cache and bytecode written)", seconds(b), seconds(first_start), first_start / b,
-        "(no goal)", None)
-    row("keyring calls / network connections during start-up", "—",
-        f"{counts['keyring_calls']} / {len(counts['inet'])}", None, "0 / 0",
-        counts["keyring_calls"] == 0 and not counts["inet"])
-    row("heavy modules imported before the first paint", "—", ", ".join(counts["heavy"] or []) or "none", None,
-        "none", not counts["heavy"])
+    for kind, (title, _overrides) in kinds.items():
+        fb, fa = (statistics.median(runs) for runs in firsts[kind])
+        row(f"very first start (empty data folder), {title} (median of {args.first_runs})", seconds(fb),
+            seconds(fa), fa / fb, "≤ 2×", fa / fb <= 2)
+    calls = sum(c["keyring_calls"] for c in counts)
+    inet = [address for c in counts for address in c["inet"]]
+    heavy = sorted({m for c in counts for m in c["heavy"] or []})
+    row("keyring calls / network connections during start-up (1000 instances; very first start)", "—",
+        f"{calls} / {len(inet)}", None, "0 / 0", calls == 0 and not inet)
+    row("heavy modules imported before the first paint (both starts)", "—", ", ".join(heavy) or "none", None,
+        "none", not heavy)
     # What the timed paint shows: a list laid out in batches once painted none of its 1,000 rows at first.
-    row("rows of the list drawn in that first paint", "—", str(counts["rows_drawn"]), None, "those in view (≥ 10)",
-        counts["rows_drawn"] >= 10)
+    row("rows of the list drawn in that first paint", "—", str(counts[0]["rows_drawn"]), None,
+        "those in view (≥ 10)", counts[0]["rows_drawn"] >= 10)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Connection tests against the local servers, each beside the raw driver doing the same work in the same run.
 
-1. Test all of N Redis instances in the real main window (its Test all: the tests in a TestWorker child
+1. Test all of N Redis instances in the real main window (its Test all: the tests in a ProbeWorker child
    process, rows and tray updated as results land, results recorded in SQLite), from the click to the summary,
    vs raw redis-py asyncio in process: a fresh connection + PING per instance, same concurrency. Both run
    inside qasync's Qt event loop, with a 5 ms timer probe that records the longest stall of the loop. Each run
@@ -96,15 +96,15 @@ class StallProbe:
 
 async def redis_figures(count: int, concurrency: int, rounds: int) -> tuple[float, float, float, float]:
     """(raw median, connhub median, connhub's worst stall, the raw run's worst stall), in seconds."""
-    from connhub.gui.main_window import MainWindow
+    from connhub.gui.shell.main_window import MainWindow
     from connhub.services.hub import Hub
-    from connhub.storage.vault import SecretVault
+    from connhub.storage.vault import KeyringVault
 
     with tempfile.TemporaryDirectory() as tmp:
-        hub = Hub(data_dir=Path(tmp), vault=SecretVault(backend=_MemoryKeyring()))
-        hub.set_concurrency(concurrency)
+        hub = Hub(data_dir=Path(tmp), vault=KeyringVault(backend=_MemoryKeyring()))
+        hub.settings.set_concurrency(concurrency)
         for i in range(count):
-            hub.create("redis", f"cache-{i:04d}", {"host": "127.0.0.1", "port": 6379})
+            hub.instances.create("redis", f"cache-{i:04d}", {"host": "127.0.0.1", "port": 6379})
         window = MainWindow(hub)
         window.resize(1100, 700)
         window.show()
@@ -136,7 +136,7 @@ async def postgres_figures(runs: int) -> tuple[float, float]:
     import asyncpg
 
     from connhub.plugins.registry import Registry
-    from connhub.services.testing import run_test
+    from connhub.services.runner import run_test
 
     entry = Registry.discover(plugins=False).get("postgres")
     config = {"host": "127.0.0.1", "port": 5432, "database": "postgres", "user": "postgres", "sslmode": "disable"}

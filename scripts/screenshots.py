@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -26,10 +27,10 @@ async def shoot(out: Path) -> None:
     import keyring.backend
     from faker import Faker
 
-    from connhub.gui.instance_dialog import InstanceDialog
-    from connhub.gui.main_window import MainWindow
+    from connhub.gui.editor.instance_dialog import InstanceDialog
+    from connhub.gui.shell.main_window import MainWindow
     from connhub.services.hub import Hub
-    from connhub.storage.vault import SecretVault
+    from connhub.storage.vault import KeyringVault
 
     class MemoryKeyring(keyring.backend.KeyringBackend):
         priority = 1
@@ -49,28 +50,38 @@ async def shoot(out: Path) -> None:
 
     fake = Faker()
     Faker.seed(7)
-    hub = Hub(data_dir=Path(tempfile.mkdtemp(prefix="connhub-shots-")), vault=SecretVault(backend=MemoryKeyring()))
+    hub = Hub(data_dir=Path(tempfile.mkdtemp(prefix="connhub-shots-")), vault=KeyringVault(backend=MemoryKeyring()))
     made = [
-        hub.create("postgres", "Orders (local)", {"host": "127.0.0.1", "port": 5432, "database": "test",
+        hub.instances.create("postgres", "Orders (local)", {"host": "127.0.0.1", "port": 5432, "database": "test",
                                                   "user": "postgres"}, environment="dev", tags=["orders"]),
-        hub.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}, environment="dev"),
-        hub.create("redis", "Rate limiter (staging)", {"host": "127.0.0.1", "port": closed_port(), "db": 2,
+        hub.instances.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}, environment="dev"),
+        hub.instances.create("redis", "Rate limiter (staging)", {"host": "127.0.0.1", "port": closed_port(), "db": 2,
                                                        "password": fake.password()}, environment="staging",
                    tags=["edge"]),
     ]
     for n in range(4):
         company = fake.company().split()[0].strip(",")
-        made.append(hub.create("postgres", f"{company} analytics",
+        made.append(hub.instances.create("postgres", f"{company} analytics",
                                {"host": fake.hostname(), "port": 5432, "database": fake.word(),
                                 "user": fake.user_name(), "password": fake.password()},
                                environment=("prod", "staging", None, "prod")[n], tags=[fake.word()]))
-        made.append(hub.create("http", f"{company} API", {"base_url": f"https://api.{fake.domain_name()}/v1",
+        made.append(hub.instances.create("http", f"{company} API", {"base_url": f"https://api.{fake.domain_name()}/v1",
                                                           "auth.method": "bearer", "auth.token": fake.sha1()},
                                environment=(None, "prod", "dev", None)[n]))
+    shop_db = Path(tempfile.mkdtemp(prefix="connhub-shots-db-")) / "shop.db"
+    db = sqlite3.connect(shop_db)
+    with db:
+        db.execute("create table orders (id integer primary key, customer text, city text, total real, placed text)")
+        db.executemany("insert into orders values (?, ?, ?, ?, ?)",
+                       [(n, fake.name(), fake.city(), round(fake.pyfloat(min_value=5, max_value=900), 2),
+                         fake.date_this_year().isoformat()) for n in range(1, 61)])
+    db.close()
+    shop = hub.instances.create("sqlite", "Shop orders (SQLite)", {"path": str(shop_db), "mode": "ro"},
+                                environment="dev", tags=["orders"])
     for record in made[:3]:
-        await hub.test_instance(record, timeout=3)
+        await hub.prober.test_instance(record, timeout=3)
     for _ in range(11):  # a history for the sparkline
-        await hub.test_instance(made[0], timeout=3)
+        await hub.prober.test_instance(made[0], timeout=3)
 
     window = MainWindow(hub)
     window.resize(1280, 760)
@@ -80,7 +91,7 @@ async def shoot(out: Path) -> None:
     await asyncio.sleep(0.4)
     window.grab().save(str(out / "main.png"))
 
-    dialog = InstanceDialog(hub, hub.entry("http"), parent=window)
+    dialog = InstanceDialog(hub, hub.types.entry("http"), parent=window)
     dialog.name_edit.setText("Billing API")
     dialog.form.set_values({"base_url": "https://billing.example.com/v2", "auth.method": "bearer",
                             "auth.token": fake.sha1(), "test_path": "/health"})
@@ -90,7 +101,7 @@ async def shoot(out: Path) -> None:
     dialog.grab().save(str(out / "form.png"))
     dialog.reject()
 
-    dialog = InstanceDialog(hub, hub.entry("postgres"), parent=window)
+    dialog = InstanceDialog(hub, hub.types.entry("postgres"), parent=window)
     dialog.name_edit.setText("Warehouse")
     dialog.form.set_values({"host": "127.0.0.1", "port": closed_port(), "database": "warehouse",
                             "user": "etl", "password": fake.password()})
@@ -100,7 +111,7 @@ async def shoot(out: Path) -> None:
     await asyncio.sleep(0.2)
     dialog.grab().save(str(out / "failed-test.png"))
     dialog.reject()
-    from connhub.gui.type_picker import TypePicker
+    from connhub.gui.editor.type_picker import TypePicker
 
     picker = TypePicker(hub.registry, parent=window)
     picker.resize(520, 760)
@@ -108,6 +119,25 @@ async def shoot(out: Path) -> None:
     await asyncio.sleep(0.2)
     picker.grab().save(str(out / "type-picker.png"))
     picker.reject()
+
+    window.select(shop.id)  # the Actions tab on a query's rows, the list narrower to give the rows room
+    window.resize(1280, 900)
+    sizes = window.splitter.sizes()
+    window.splitter.setSizes([sizes[0], 380, sum(sizes) - sizes[0] - 380])
+    panel = next(w for w in (window.detail.tabs.widget(i) for i in range(window.detail.tabs.count()))
+                 if w.objectName() == "actionsPanel")
+    window.detail.tabs.setCurrentWidget(panel)
+    while panel._load is None or not panel._load.done():
+        await asyncio.sleep(0.05)
+    panel.select_action("query").set_params({
+        "sql": "SELECT id, customer, city, total, placed\nFROM orders WHERE total > ?\nORDER BY total DESC",
+        "parameters": [100]})
+    await panel.run()
+    await asyncio.sleep(0.4)
+    window.grab().save(str(out / "actions.png"))
+    window.detail.tabs.setCurrentIndex(0)
+    window.splitter.setSizes(sizes)
+    window.resize(1280, 760)
 
     from PySide6.QtWidgets import QApplication
 

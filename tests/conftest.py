@@ -149,3 +149,57 @@ def secret_service_keyring(_secret_service_problem):
     from keyring.backends import SecretService
 
     return SecretService.Keyring()
+
+
+# ---- the command line, in this process ------------------------------------------------------------------
+
+class CliRun(tuple):
+    """What one `connhub` command did: unpacks as (code, out, err); also .returncode, .stdout, .stderr, as a
+    subprocess.CompletedProcess has them, so a test reads the same either way."""
+
+    def __new__(cls, code: int, out: str, err: str):
+        return super().__new__(cls, (code, out, err))
+
+    returncode = property(lambda self: self[0])
+    stdout = property(lambda self: self[1])
+    stderr = property(lambda self: self[2])
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """cli(data_dir, *args, stdin="", env={}) → CliRun: `connhub.cli.main(args)` in this process, as
+    `python -m connhub ARGS` would run with CONNHUB_DATA_DIR=data_dir (milliseconds instead of ~0.7 s of
+    start-up). Standard input is a text stream over bytes (so `sys.stdin.buffer` works) and never a terminal;
+    `env` is set for that one command; PYTHON_KEYRING_BACKEND in it picks the keyring as it would in a child.
+    `cli.many(data_dir, (args…), …)` runs several one after the other."""
+    import io
+
+    import keyring.core
+
+    from connhub.cli import main
+
+    def run(data_dir, *args: str, stdin: str | bytes | None = None, env: dict[str, str] | None = None) -> CliRun:
+        capsys.readouterr()
+        raw = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
+        cwd = os.getcwd()
+        with pytest.MonkeyPatch.context() as scoped:
+            scoped.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+            scoped.delenv("CONNHUB_DB_URL", raising=False)
+            scoped.setenv("CONNHUB_DATA_DIR", str(data_dir))
+            for key, value in (env or {}).items():
+                scoped.setenv(key, value)
+            previous = keyring.core._keyring_backend
+            if env and "PYTHON_KEYRING_BACKEND" in env:
+                keyring.set_keyring(keyring.core.load_keyring(env["PYTHON_KEYRING_BACKEND"]))
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exc:  # argparse: --version, --help, a usage error of the parser itself
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+            finally:
+                keyring.core._keyring_backend = previous
+                os.chdir(cwd)
+        out, err = capsys.readouterr()
+        return CliRun(code, out, err)
+
+    run.many = lambda data_dir, *commands: [run(data_dir, *command) for command in commands]
+    return run

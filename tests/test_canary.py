@@ -23,13 +23,13 @@ from urllib.parse import quote, quote_plus
 import pytest
 from faker import Faker
 
+from connhub.core.records import InvalidValues
 from connhub.plugins.registry import Registry
-from connhub.services.batch import test_many
-from connhub.services.hub import Hub, InvalidValues
+from connhub.services.hub import Hub
 from connhub.services.logs import setup_logging
-from connhub.services.test_worker import TestWorker
+from connhub.services.probe_worker import ProbeWorker
 from connhub.storage.repository import NameTaken
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.support.services import free_port
 
 USER = "canary-user"
@@ -108,51 +108,51 @@ def test_canaries_planted_through_the_hub_stay_in_the_keyring(tmp_path, memory_k
         redis_host, redis_port = stack.enter_context(wrong_password_redis())
         stack.enter_context(app_log(data_dir))
         hub = Hub(data_dir=data_dir, registry=Registry.discover(plugins=False),
-                  vault=SecretVault(backend=memory_keyring))
+                  vault=KeyringVault(backend=memory_keyring))
         stack.callback(hub.close)
 
-        basic = hub.create("http", "basic", {"base_url": f"http://127.0.0.1:{closed}/v1", "auth.method": "basic",
+        basic = hub.instances.create("http", "basic", {"base_url": f"http://127.0.0.1:{closed}/v1", "auth.method": "basic",
                                              "auth.username": USER, "auth.password": basic_pw})
-        bearer = hub.create("http", "bearer", {"base_url": f"http://127.0.0.1:{closed}", "auth.method": "bearer",
+        bearer = hub.instances.create("http", "bearer", {"base_url": f"http://127.0.0.1:{closed}", "auth.method": "bearer",
                                                "auth.token": token})
-        cache = hub.create("redis", "cache", {"host": redis_host, "port": redis_port, "password": redis_pw})
+        cache = hub.instances.create("redis", "cache", {"host": redis_host, "port": redis_port, "password": redis_pw})
         assert set(memory_keyring.secrets_of().values()) == {basic_pw, token, redis_pw}
 
         for record in (basic, bearer, cache):
-            result = asyncio.run(hub.test_instance(hub.find(record.id), timeout=3))
+            result = asyncio.run(hub.prober.test_instance(hub.instances.find(record.id), timeout=3))
             assert not result.ok
             texts[f"test {record.name}"] = json.dumps(result.to_dict())
         async def test_all_in_a_child_process():  # the window's Test all: secrets cross the child's pipe only
-            async with TestWorker() as worker:
-                return await test_many(hub, [hub.find(r.id) for r in (basic, bearer, cache)], timeout=3,
+            async with ProbeWorker() as worker:
+                return await hub.prober.test_many([hub.instances.find(r.id) for r in (basic, bearer, cache)], timeout=3,
                                        runner=worker.run)
 
         outcomes = asyncio.run(test_all_in_a_child_process())
         assert [r.ok for r in outcomes] == [False] * 3
         texts["test all"] = json.dumps([r.to_dict() for r in outcomes])
-        texts["unsaved test"] = json.dumps(asyncio.run(hub.test_values(
+        texts["unsaved test"] = json.dumps(asyncio.run(hub.prober.test_values(
             "http", {"base_url": f"http://127.0.0.1:{closed}", "auth.method": "bearer", "auth.token": token},
             timeout=3)).to_dict())
 
         for name, call in {
-            "invalid": lambda: hub.create("http", "bad", {"base_url": "ftp://nowhere", "auth.method": "bearer",
+            "invalid": lambda: hub.instances.create("http", "bad", {"base_url": "ftp://nowhere", "auth.method": "bearer",
                                                           "auth.token": token}),
-            "invalid port": lambda: hub.create("redis", "bad", {"host": "h", "port": 70000, "password": redis_pw}),
-            "taken": lambda: hub.create("http", "basic", {"base_url": "https://x.example", "auth.method": "basic",
+            "invalid port": lambda: hub.instances.create("redis", "bad", {"host": "h", "port": 70000, "password": redis_pw}),
+            "taken": lambda: hub.instances.create("http", "basic", {"base_url": "https://x.example", "auth.method": "basic",
                                                           "auth.username": USER, "auth.password": basic_pw}),
-            "bad update": lambda: hub.update(basic.id, {"base_url": "https://x.example", "auth.method": "basic",
+            "bad update": lambda: hub.instances.update(basic.id, {"base_url": "https://x.example", "auth.method": "basic",
                                                         "auth.username": "", "auth.password": new_pw}),
         }.items():
             with pytest.raises((InvalidValues, NameTaken)) as caught:
                 call()
             texts[name] = f"{caught.value} {caught.value!r} {getattr(caught.value, 'errors', '')}"
 
-        hub.update(basic.id, {"base_url": f"http://127.0.0.1:{closed}/v1", "auth.method": "basic",
+        hub.instances.update(basic.id, {"base_url": f"http://127.0.0.1:{closed}/v1", "auth.method": "basic",
                               "auth.username": USER, "auth.password": new_pw})
-        copy = hub.duplicate(bearer.id)
-        texts["retest"] = json.dumps(asyncio.run(hub.test_instance(hub.find(basic.id), timeout=3)).to_dict())
-        texts["records"] = repr(hub.instances())
-        texts["history"] = repr([hub.history(r.id) for r in hub.instances()])
+        copy = hub.instances.duplicate(bearer.id)
+        texts["retest"] = json.dumps(asyncio.run(hub.prober.test_instance(hub.instances.find(basic.id), timeout=3)).to_dict())
+        texts["records"] = repr(hub.instances.list())
+        texts["history"] = repr([hub.prober.history(r.id) for r in hub.instances.list()])
         texts["log records"] = caplog.text
         while_open = data_files(data_dir)  # the -wal and -shm files exist while the database is open
 
@@ -177,14 +177,14 @@ def test_a_server_echoing_basic_credentials_does_not_leak_them(tmp_path, memory_
         return 200, {"Server": f"echo {request.headers.get('Authorization', '')}"}, b"ok"
 
     hub = Hub(data_dir=tmp_path / "data", registry=Registry.discover(plugins=False),
-              vault=SecretVault(backend=memory_keyring))
+              vault=KeyringVault(backend=memory_keyring))
     try:
         with http_server(echo) as server:
-            record = hub.create("http", "echo", {"base_url": server.url, "auth.method": "basic",
+            record = hub.instances.create("http", "echo", {"base_url": server.url, "auth.method": "basic",
                                                  "auth.username": USER, "auth.password": password})
-            result = asyncio.run(hub.test_instance(record, timeout=3))
+            result = asyncio.run(hub.prober.test_instance(record, timeout=3))
         assert result.ok
-        saved = hub.find(record.id)
+        saved = hub.instances.find(record.id)
         assert leaks([password], {"result": json.dumps(result.to_dict()), "record": repr(saved)}) == []
     finally:
         hub.close()
@@ -249,6 +249,6 @@ def test_canaries_planted_through_the_cli_stay_in_the_keyring(tmp_path, secret_s
         assert secret_service_keyring.get_password("connhub", f"{ids['bearer']}:auth.token") == token
         assert secret_service_keyring.get_password("connhub", f"{ids['cache']}:password") == redis_pw
     finally:
-        vault = SecretVault(backend=secret_service_keyring)
+        vault = KeyringVault(backend=secret_service_keyring)
         for instance_id in ids.values():
             vault.delete(instance_id, ["auth.password", "auth.token", "password"])

@@ -10,16 +10,15 @@ from contextlib import contextmanager
 
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
-from tests.test_cli import run_cli, run_many
+from connhub.storage.vault import KeyringVault
 
 
-def test_concurrency_setting_shown_changed_and_refused(tmp_path):
+def test_concurrency_setting_shown_changed_and_refused(cli, tmp_path):
     data_dir = tmp_path / "data"
-    changed = run_cli(data_dir, "settings", "--concurrency", "2")
+    changed = cli(data_dir, "settings", "--concurrency", "2")
     assert changed.returncode == 0, changed.stderr
     assert "concurrency      2" in changed.stdout
-    shown, refused = run_many(data_dir, ("settings", "--json"), ("settings", "--concurrency", "65"))
+    shown, refused = cli.many(data_dir, ("settings", "--json"), ("settings", "--concurrency", "65"))
     assert json.loads(shown.stdout)["concurrency"] == 2
     assert refused.returncode == 2 and "whole number from 1 to 64" in refused.stderr
 
@@ -66,15 +65,15 @@ def silent_counting_server():
         selector.close()
 
 
-def test_test_all_runs_at_most_the_setting_at_once(tmp_path, memory_keyring):
+def test_test_all_runs_at_most_the_setting_at_once(cli, tmp_path, memory_keyring):
     data_dir = tmp_path / "data"
     with silent_counting_server() as (port, stats):
-        hub = Hub(data_dir=data_dir, registry=Registry.discover(plugins=False), vault=SecretVault(memory_keyring))
+        hub = Hub(data_dir=data_dir, registry=Registry.discover(plugins=False), vault=KeyringVault(memory_keyring))
         for i in range(5):
-            hub.create("redis", f"silent{i}", {"host": "127.0.0.1", "port": port})
-        hub.set_concurrency(2)
+            hub.instances.create("redis", f"silent{i}", {"host": "127.0.0.1", "port": port})
+        hub.settings.set_concurrency(2)
         hub.close()
-        tested = run_cli(data_dir, "test", "--all", "--json", "--timeout", "0.5")
+        tested = cli(data_dir, "test", "--all", "--json", "--timeout", "0.5")
     lines = [json.loads(line) for line in tested.stdout.splitlines()]
     assert tested.returncode == 1 and [r["error_class"] for r in lines] == ["timeout"] * 5
     assert (stats["total"], stats["peak"]) == (5, 2)

@@ -14,10 +14,10 @@ import pytest
 
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.support.servers import throwaway_redis
 from tests.support.services import free_port, require_binary
-from tests.test_cli import _env, run_cli, run_many
+from tests.test_cli import _env
 
 
 @pytest.fixture
@@ -63,15 +63,15 @@ class Watch:
 def make_hub(data_dir: Path, backend=None) -> Hub:
     """Instances are set up in-process (a subprocess per `connhub add` costs a second or more); the commands
     under test always run as subprocesses."""
-    return Hub(data_dir=data_dir, registry=Registry.discover(plugins=False), vault=SecretVault(backend=backend))
+    return Hub(data_dir=data_dir, registry=Registry.discover(plugins=False), vault=KeyringVault(backend=backend))
 
 
 def add_redis(data_dir: Path, name: str, port: int, monitored: bool = False) -> str:
     hub = make_hub(data_dir)
     try:
-        record = hub.create("redis", name, {"host": "127.0.0.1", "port": port})
+        record = hub.instances.create("redis", name, {"host": "127.0.0.1", "port": port})
         if monitored:
-            hub.set_monitoring(record.id, True)
+            hub.instances.set_monitoring(record.id, True)
         return record.id
     finally:
         hub.close()
@@ -80,17 +80,17 @@ def add_redis(data_dir: Path, name: str, port: int, monitored: bool = False) -> 
 def find(data_dir: Path, name: str):
     hub = make_hub(data_dir)
     try:
-        return hub.find(name)
+        return hub.instances.find(name)
     finally:
         hub.close()
 
 
-def test_monitor_turns_monitoring_on_and_off_and_show_and_list_say_so(data_dir):
+def test_monitor_turns_monitoring_on_and_off_and_show_and_list_say_so(cli, data_dir):
     add_redis(data_dir, "cache", 6379)
-    on = run_cli(data_dir, "monitor", "cache", "--on", "--every", "5")
+    on = cli(data_dir, "monitor", "cache", "--on", "--every", "5")
     assert on.returncode == 0, on.stderr
     assert on.stdout.strip() == "cache: monitoring every 5 min (due now)"
-    shown, listed, as_json, zero = run_many(
+    shown, listed, as_json, zero = cli.many(
         data_dir, ("show", "cache"), ("list", "--json"), ("monitor", "cache", "--json"),
         ("monitor", "cache", "--every", "0"))
     assert "monitoring    every 5 min (due now)" in shown.stdout
@@ -99,7 +99,7 @@ def test_monitor_turns_monitoring_on_and_off_and_show_and_list_say_so(data_dir):
     assert json.loads(as_json.stdout) == {"name": "cache", "type": "redis", "monitor_enabled": True,
                                           "monitor_interval_min": 5, "monitor_next_run_at": None}
     assert zero.returncode == 2 and "--every: Must be a whole number of minutes from 1 to 1440" in zero.stderr
-    off = run_cli(data_dir, "monitor", "cache", "--off")
+    off = cli(data_dir, "monitor", "cache", "--off")
     assert off.stdout.strip() == "cache: monitoring off (interval 5 min when on)"
     assert find(data_dir, "cache").monitor_enabled is False
 
@@ -137,7 +137,7 @@ def test_watch_plain_lines_named_instances_sigterm_and_no_secret_printed(data_di
     port = free_port()
     canary = "canary-Wt7q-never-print"
     hub = make_hub(data_dir, secret_service_keyring)
-    record = hub.create("redis", "locked", {"host": "127.0.0.1", "port": port, "password": canary})
+    record = hub.instances.create("redis", "locked", {"host": "127.0.0.1", "port": port, "password": canary})
     hub.close()
     try:
         with throwaway_redis(port, "--requirepass", "another-password"):
@@ -153,12 +153,12 @@ def test_watch_plain_lines_named_instances_sigterm_and_no_secret_printed(data_di
         log = (data_dir / "connhub.log").read_text()
         assert canary not in log
     finally:
-        SecretVault(backend=secret_service_keyring).delete(record.id, ["password"])
+        KeyringVault(backend=secret_service_keyring).delete(record.id, ["password"])
 
 
-def test_usage_errors(data_dir):
+def test_usage_errors(cli, data_dir):
     add_redis(data_dir, "cache", 6379)
-    unknown, both, negative, not_there = run_many(data_dir, ("watch", "nope"), ("watch", "cache", "--all"),
+    unknown, both, negative, not_there = cli.many(data_dir, ("watch", "nope"), ("watch", "cache", "--all"),
                                                   ("watch", "--interval", "0"), ("monitor", "nope", "--on"))
     assert unknown.returncode == 2 and "No instance named 'nope'" in unknown.stderr
     assert not_there.returncode == 2 and "No instance named 'nope'" in not_there.stderr
@@ -179,3 +179,31 @@ def test_watch_with_nothing_monitored_says_how_to_turn_it_on(data_dir):
     assert "no instance has monitoring on" in err and "connhub monitor NAME --on" in err, err + rest
     assert watch.process.returncode == 0
 
+
+
+def test_watch_runs_a_scheduled_workflow_when_its_slot_comes(cli, data_dir, tmp_path):
+    """Schedules run while `connhub watch` runs (issue 18): a workflow every 10 s sets a key in the real Redis."""
+    import secrets as tokens
+
+    import redis
+
+    add_redis(data_dir, "cache", 6379)
+    key = f"connhub:watch:{tokens.token_hex(4)}"
+    source = tmp_path / "every.yaml"
+    source.write_text(f"name: every\nschedule: {{every: 10s}}\nsteps:\n"
+                      f"  - {{id: mark, instance: cache, action: set, params: {{key: '{key}', value: tick}}}}\n")
+    assert cli(data_dir, "workflow", "import", str(source))[0] == 0
+    watch = Watch(data_dir, "--json")
+    try:
+        line = {}
+        while "workflow" not in line:
+            line = watch.json(timeout=25)
+    finally:
+        watch.stop(signal.SIGINT)
+    assert line["workflow"] == "every" and line["status"] == "ok" and line["trigger"] == "schedule"
+    client = redis.Redis(host="127.0.0.1", port=6379)
+    try:
+        assert client.get(key) == b"tick"
+    finally:
+        client.delete(key)
+        client.close()

@@ -8,20 +8,20 @@ import subprocess
 import sys
 
 from tests.services.oauth_server import fake_provider, play_browser
-from tests.test_cli import _env, run_cli
+from tests.test_cli import _env
 
 
-def test_add_then_signin_then_test(tmp_path, secret_service_keyring):
+def test_add_then_signin_then_test(cli, tmp_path, secret_service_keyring):
     data_dir = tmp_path / "data"
     with fake_provider() as provider:
-        done = run_cli(data_dir, "config", "gitlab", "--set", f"cfg:oauth_client_id={provider.client.client_id}",
+        done = cli(data_dir, "config", "gitlab", "--set", f"cfg:oauth_client_id={provider.client.client_id}",
                        "--secret-stdin", "cfg:oauth_client_secret", stdin=provider.client.client_secret + "\n")
         assert done.returncode == 0, done.stderr
-        done = run_cli(data_dir, "add", "gitlab", "work", "--set", f"base_url={provider.url}",
+        done = cli(data_dir, "add", "gitlab", "work", "--set", f"base_url={provider.url}",
                        "--set", "auth_method=oauth2", "--no-prompt")
         assert done.returncode == 0, done.stderr
         assert "connhub signin 'work'" in done.stdout
-        done = run_cli(data_dir, "test", "work")
+        done = cli(data_dir, "test", "work")
         assert done.returncode == 1 and "sign in again" in done.stdout + done.stderr
 
         process = subprocess.Popen([sys.executable, "-m", "connhub", "signin", "work", "--no-browser",
@@ -42,10 +42,10 @@ def test_add_then_signin_then_test(tmp_path, secret_service_keyring):
         assert process.returncode == 0, err
         assert out.strip() == "Signed in work with GitLab"
 
-        done = run_cli(data_dir, "test", "work", "--json")
+        done = cli(data_dir, "test", "work", "--json")
         assert done.returncode == 0, done.stdout + done.stderr
         token = provider.tokens[-1]
-        for text in (out, err, done.stdout, done.stderr, run_cli(data_dir, "show", "work", "--json").stdout):
+        for text in (out, err, done.stdout, done.stderr, cli(data_dir, "show", "work", "--json").stdout):
             assert token.access_token not in text and token.refresh_token not in text
-        done = run_cli(data_dir, "remove", "work")
+        done = cli(data_dir, "remove", "work")
         assert done.returncode == 0

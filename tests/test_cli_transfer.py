@@ -1,6 +1,6 @@
 """`connhub export` and `connhub import`: round trips, refusals that write nothing, conflict decisions.
 
-Most tests call the CLI's `main()` in this process with an in-memory keyring, so that "nothing was written"
+Most tests call the CLI's `main()` in this process (the `cli` fixture) with an in-memory keyring, so that "nothing was written"
 can be checked exactly (rows and keyring items) and each command costs milliseconds, not a second of start-up.
 One test runs the real `connhub` in subprocesses against the throwaway Secret Service, as a script would.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 from connhub.cli import main
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.test_cli import run_cli
 
 PASSPHRASE = "correct horse battery staple"
@@ -30,17 +29,6 @@ def registry() -> Registry:
     return Registry.discover(plugins=False)
 
 
-@pytest.fixture(autouse=True)
-def _no_leaked_log_handlers():
-    """main() adds a log file handler per data dir; drop the ones this test added."""
-    logger = logging.getLogger("connhub")
-    before = list(logger.handlers)
-    yield
-    for handler in [h for h in logger.handlers if h not in before]:
-        logger.removeHandler(handler)
-        handler.close()
-
-
 @pytest.fixture
 def fake():
     from faker import Faker
@@ -49,19 +37,9 @@ def fake():
 
 
 @pytest.fixture
-def cli(capsys, monkeypatch, memory_keyring):
-    """cli(data_dir, *args, stdin="", env={}) → (exit code, stdout, stderr), in this process."""
-
-    def run(data_dir: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None):
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        for key, value in (env or {}).items():
-            monkeypatch.setenv(key, value)
-        code = main(["--data-dir", str(data_dir), *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+def cli(cli, memory_keyring):
+    """The suite's in-process `cli` (tests/conftest.py), with an in-memory keyring."""
+    return cli
 
 
 @pytest.fixture
@@ -69,7 +47,7 @@ def hub_at(registry, memory_keyring):
     hubs = []
 
     def make(data_dir: Path) -> Hub:
-        hub = Hub(data_dir=data_dir, registry=registry, vault=SecretVault(backend=memory_keyring))
+        hub = Hub(data_dir=data_dir, registry=registry, vault=KeyringVault(backend=memory_keyring))
         hubs.append(hub)
         return hub
 
@@ -84,16 +62,16 @@ def source(tmp_path, hub_at, fake):
     data = tmp_path / "source"
     hub = hub_at(data)
     secrets = {"pg": fake.password(length=20), "token": fake.sha256()}
-    hub.create("postgres", "Orders", {"host": "db.local", "port": 5432, "database": "orders", "user": "app",
+    hub.instances.create("postgres", "Orders", {"host": "db.local", "port": 5432, "database": "orders", "user": "app",
                                       "password": secrets["pg"]}, tags=["team-a"], environment="prod")
-    hub.create("http", "Billing API", {"base_url": "https://billing.example/v1", "auth.method": "bearer",
+    hub.instances.create("http", "Billing API", {"base_url": "https://billing.example/v1", "auth.method": "bearer",
                                        "auth.token": secrets["token"]})
-    hub.create("redis", "Cache", {"host": "cache.local", "port": 6379})
+    hub.instances.create("redis", "Cache", {"host": "cache.local", "port": 6379})
     return data, secrets
 
 
 def keyring_items(memory_keyring, hub: Hub) -> dict[str, str]:
-    ids = {r.id for r in hub.instances()}
+    ids = {r.id for r in hub.instances.list()}
     return {user: pw for user, pw in memory_keyring.secrets_of().items() if user.split(":")[0] in ids}
 
 
@@ -130,7 +108,7 @@ def test_a_plain_round_trip_leaves_secrets_to_fill_in_and_says_so(cli, source, t
     assert lines[-1] == "Imported: 3 created, 0 overwritten, 0 skipped."
 
     hub = hub_at(target)
-    orders = hub.find("Orders")
+    orders = hub.instances.find("Orders")
     assert (orders.config["host"], orders.tags, orders.environment) == ("db.local", ["team-a"], "prod")
     assert orders.secret_fields == [] and keyring_items(memory_keyring, hub) == {}
     assert all(secret not in out + err for secret in secrets.values())
@@ -169,8 +147,8 @@ def test_an_encrypted_round_trip_restores_the_secrets(cli, source, tmp_path, hub
     assert result["encrypted"] is True and sorted(result["created"]) == ["Billing API", "Cache", "Orders"]
     assert all(row["missing_secrets"] == [] and row["note"] is None for row in result["instances"])
     hub = hub_at(target)
-    assert hub.secrets_of(hub.find("Orders")) == {"password": secrets["pg"]}
-    assert hub.secrets_of(hub.find("Billing API")) == {"auth.token": secrets["token"]}
+    assert hub.secrets.known(hub.instances.find("Orders")) == {"password": secrets["pg"]}
+    assert hub.secrets.known(hub.instances.find("Billing API")) == {"auth.token": secrets["token"]}
     assert all(secret not in out + err for secret in secrets.values())
 
 
@@ -182,7 +160,7 @@ def test_wrong_passphrase_tampered_or_malformed_files_are_refused_and_nothing_wr
                stdin=PASSPHRASE + "\n")[0] == 0
     target = tmp_path / "target"
     hub = hub_at(target)
-    hub.create("redis", "Existing", {"host": "h", "port": 6379, "password": "kept-secret"})
+    hub.instances.create("redis", "Existing", {"host": "h", "port": 6379, "password": "kept-secret"})
     items_before = keyring_items(memory_keyring, hub)
     tampered = tmp_path / "tampered.json"
     tampered.write_text(flip_a_ciphertext_byte(bundle.read_text()))
@@ -200,15 +178,15 @@ def test_wrong_passphrase_tampered_or_malformed_files_are_refused_and_nothing_wr
          "connhub: wrong passphrase, or the bundle was changed after it was exported: nothing was imported"),
         ((str(tampered), "--passphrase-stdin"), PASSPHRASE + "\n",
          "connhub: wrong passphrase, or the bundle was changed after it was exported: nothing was imported"),
-        ((str(truncated), "--passphrase-stdin"), PASSPHRASE + "\n", "connhub: not a connhub export: invalid JSON"),
-        ((str(binary),), "", "connhub: " + str(binary) + " is not a connhub export: it is not UTF-8 text"),
+        ((str(truncated), "--passphrase-stdin"), PASSPHRASE + "\n", f"connhub: nothing was imported: {truncated}: is not valid JSON"),
+        ((str(binary),), "", f"connhub: nothing was imported: {binary}: is not UTF-8 text"),
         ((str(bad_entry),), "", "connhub: nothing was imported:"),
     ]
     for args, stdin, message in cases:
         code, out, err = cli(target, "import", *args, stdin=stdin)
         assert code == 1, (args, err)
         assert out == "" and err.startswith(message), (args, err)
-        assert [r.name for r in hub.instances()] == ["Existing"]
+        assert [r.name for r in hub.instances.list()] == ["Existing"]
         assert keyring_items(memory_keyring, hub) == items_before
     assert "instance 2 ('broken'): port: Must be at most 65535" in err
 
@@ -255,14 +233,14 @@ def clashing(cli, source, tmp_path, hub_at):
     export = tmp_path / "export.json"
     assert cli(data, "export", "--all", "-o", str(export))[0] == 0
     hub = hub_at(tmp_path / "target")
-    hub.create("postgres", "Orders", {"host": "old.local", "port": 5432, "database": "orders", "user": "app",
+    hub.instances.create("postgres", "Orders", {"host": "old.local", "port": 5432, "database": "orders", "user": "app",
                                       "password": "old-password"})
-    hub.create("redis", "Billing API", {"host": "h", "port": 6379})
+    hub.instances.create("redis", "Billing API", {"host": "h", "port": 6379})
     return export, hub
 
 
 def names_and_hosts(hub: Hub) -> list[tuple[str, str]]:
-    return [(r.name, r.config.get("host") or r.config.get("base_url")) for r in hub.instances()]
+    return [(r.name, r.config.get("host") or r.config.get("base_url")) for r in hub.instances.list()]
 
 
 def test_dry_run_previews_and_writes_nothing(cli, clashing, memory_keyring):
@@ -301,10 +279,10 @@ def test_on_conflict_decides_what_happens_to_a_match(cli, clashing, memory_keyri
     assert rows["Orders"]["decision"] == {"keep-both": "keep_both"}.get(choice, choice)
     assert sorted(result["created"]) == created
     assert [n for n in names_and_hosts(hub) if n[0].startswith("Orders")] == orders
-    old = hub.find("Orders")
-    assert hub.secrets_of(old) == {"password": "old-password"}  # an overwrite without secrets keeps the saved one
+    old = hub.instances.find("Orders")
+    assert hub.secrets.known(old) == {"password": "old-password"}  # an overwrite without secrets keeps the saved one
     if choice == "keep-both":
-        copy = hub.find("Orders (imported)")
+        copy = hub.instances.find("Orders (imported)")
         assert copy.secret_fields == [] and rows["Orders"]["note"] == "needs a password before it can be tested"
     assert "old-password" not in out + err
 
@@ -315,11 +293,11 @@ def test_the_installed_command_round_trips_a_bundle_through_the_secret_service(t
                                                                                secret_service_keyring, fake):
     """Exported from one data dir and imported into another by `python -m connhub`, secrets in the real keyring."""
     token = fake.sha256()
-    vault = SecretVault(backend=secret_service_keyring)
+    vault = KeyringVault(backend=secret_service_keyring)
     source = Hub(data_dir=tmp_path / "source", registry=registry, vault=vault)
     target = Hub(data_dir=tmp_path / "target", registry=registry, vault=vault)
     bundle = tmp_path / "bundle.json"
-    ids = [source.create("http", "api", {"base_url": "https://api.example.com", "auth.method": "bearer",
+    ids = [source.instances.create("http", "api", {"base_url": "https://api.example.com", "auth.method": "bearer",
                                          "auth.token": token}).id]
     try:
         exported = run_cli(source.data_dir, "export", "api", "--encrypt", "--passphrase-env", "PASS",
@@ -327,10 +305,10 @@ def test_the_installed_command_round_trips_a_bundle_through_the_secret_service(t
         assert exported.returncode == 0, exported.stderr
         wrong = run_cli(target.data_dir, "import", str(bundle), "--passphrase-stdin", stdin="not the passphrase\n")
         assert wrong.returncode == 1 and "wrong passphrase" in wrong.stderr
-        assert target.instances() == []
+        assert target.instances.list() == []
         imported = run_cli(target.data_dir, "import", str(bundle), "--passphrase-stdin", stdin=PASSPHRASE + "\n")
         assert imported.returncode == 0, imported.stderr
-        [item] = target.instances()
+        [item] = target.instances.list()
         ids.append(item.id)
         assert item.id != ids[0] and item.secret_fields == ["auth.token"]
         assert secret_service_keyring.get_password("connhub", f"{item.id}:auth.token") == token
@@ -356,8 +334,8 @@ def test_on_a_terminal_the_passphrase_is_asked_twice_hidden(tmp_path, registry, 
     from tests.test_cli import _env
 
     data = tmp_path / "data"
-    hub = Hub(data_dir=data, registry=registry, vault=SecretVault(backend=memory_keyring))
-    hub.create("redis", "Cache", {"host": "cache.local", "port": 6379})  # no secret: the keyring is not needed
+    hub = Hub(data_dir=data, registry=registry, vault=KeyringVault(backend=memory_keyring))
+    hub.instances.create("redis", "Cache", {"host": "cache.local", "port": 6379})  # no secret: the keyring is not needed
     hub.close()
 
     def export(answers: list[str], out: Path) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""The layering rule: only connhub.gui (and the entry points) may import Qt.
+"""The layering rules: only connhub.gui (and the entry points) may import Qt, and connhub.gui imports no storage.
 
 `connhub.core`, `.plugins`, `.storage`, `.services` and `.integrations` never import PySide6 or qasync, not
 even lazily inside a function, and not through connhub.gui. Checked twice: statically over every .py file
@@ -117,3 +117,22 @@ def test_importing_every_qt_free_module_loads_no_qt():
         "importing a Qt-free module loaded Qt (first culprit, then what was loaded): "
         f"{report['qt']}; Qt belongs in connhub.gui only (DESIGN.md, Layers)"
     )
+
+
+def test_the_gui_does_not_import_storage():
+    """Storage reaches the window through services, its errors as core's domain errors (DESIGN.md, Layers)."""
+    files = list((PACKAGE_DIR / "gui").rglob("*.py"))
+    assert files
+    offenders = sorted(
+        f"{path.relative_to(PACKAGE_DIR.parent)}:{line}: imports {module}"
+        for path in files
+        for line, module in _imports(path)
+        if module == "connhub.storage" or module.startswith("connhub.storage.")
+    )
+    assert not offenders, "go through a service or core instead:\n" + "\n".join(offenders)
+
+
+def test_the_main_window_keeps_only_wiring():
+    """What the window's actions do lives in the rooms (gui/instances, gui/probing, gui/shell/menus.py…)."""
+    lines = len((PACKAGE_DIR / "gui" / "shell" / "main_window.py").read_text(encoding="utf-8").splitlines())
+    assert lines <= 300, f"gui/shell/main_window.py has {lines} lines (at most 300: move behaviour to its room)"

@@ -77,7 +77,7 @@ def test_http_auth_is_a_choice_of_methods():
     basic = auth.choices[2]
     assert [f.key for f in basic.fields] == ["auth.username", "auth.password"]  # x-order, no discriminator
     assert [f.required for f in basic.fields] == [True, False]
-    assert secret_keys(field_specs(HTTP)) == {"auth.token", "auth.password", "auth.key"}
+    assert secret_keys(field_specs(HTTP)) == {"auth.token", "auth.password", "auth.key", "webhook_secret"}
 
 
 def test_fields_come_in_x_order_and_unordered_ones_last():
@@ -121,7 +121,7 @@ def test_x_show_if_with_a_list_of_values():
 
 def test_only_the_chosen_branch_is_active():
     specs = field_specs(HTTP)
-    base = {"base_url", "auth.method", "test_path", "headers", "verify_tls"}
+    base = {"base_url", "auth.method", "test_path", "headers", "verify_tls", "webhook_secret"}
     assert active_keys(specs, {"auth.method": "bearer"}) == base | {"auth.token"}
     assert active_keys(specs, {"auth.method": "basic"}) == base | {"auth.username", "auth.password"}
     assert active_keys(specs, {}) == base  # the default choice "none" has no fields
@@ -169,7 +169,17 @@ def test_enum_message():
 @pytest.mark.parametrize("host", ["https://db.example.com", "db.example.com:5432", "db example", "-db"])
 def test_hostname_format(host):
     assert check(POSTGRES, {**PG_OK, "host": host}) == {
-        "host": "Enter a host name or IP address (no scheme, no port)"}
+        "host": "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"}
+
+
+@pytest.mark.parametrize("host", ["/var/run/postgresql", "/tmp", "localhost", "::1"])
+def test_a_postgres_host_may_be_a_socket_folder(host):
+    assert check(POSTGRES, {**PG_OK, "host": host}) == {}
+
+
+@pytest.mark.parametrize("host", ["var/run/postgresql", "/tmp/" + "x" * 200, "/tmp/\x1b[2J"])
+def test_a_socket_folder_is_absolute_short_and_plain(host):
+    assert set(check(POSTGRES, {**PG_OK, "host": host})) == {"host"}
 
 
 @pytest.mark.parametrize("url", ["api.example.com", "ftp://example.com", "https://", "http://[::1"])
@@ -250,3 +260,11 @@ def test_arbitrary_text_never_raises(schema):
         assert all(isinstance(k, str) and isinstance(v, str) and v for k, v in errors.items())
 
     run()
+
+
+def test_a_value_of_none_of_several_types_gets_a_message():
+    """{"type": ["string", "null"]} (a nullable param) once crashed the message with an unhashable list."""
+    from connhub.core.fields import field_specs, validate_values
+
+    schema = {"type": "object", "properties": {"note": {"type": ["string", "null"], "title": "Note"}}}
+    assert validate_values(schema, field_specs(schema), {"note": 5}) == {"note": "Must be text or empty"}

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from connhub.core.errors import HINTS, ErrorClass
 from connhub.plugins.registry import Registry, TypeEntry
-from connhub.services.testing import REDACTED, run_test
+from connhub.services.runner import REDACTED, run_test
 from tests.core import runner_integrations
 from tests.core.runner_integrations import OkIntegration
 
@@ -125,14 +125,14 @@ def test_secrets_echoed_in_messages_are_redacted(tmp_path):
 
 
 def test_secrets_in_form_encoding_are_redacted():
-    from connhub.services.testing import redact
+    from connhub.services.runner import redact
 
     password = "two words&more"
     assert redact(f"body: password={quote_plus(password)}", [password]) == f"body: password={REDACTED}"
 
 
 def test_a_basic_auth_header_echoed_back_is_redacted_but_ordinary_base64_is_kept():
-    from connhub.services.testing import redact
+    from connhub.services.runner import redact
 
     password = "hunter2-canary"
     header = base64.b64encode(f"alice:{password}".encode()).decode()
@@ -145,7 +145,7 @@ def test_a_basic_auth_header_echoed_back_is_redacted_but_ordinary_base64_is_kept
 @settings(max_examples=300, deadline=None)
 def test_no_written_form_of_a_secret_survives_redaction(secret, prefix, suffix):
     """Whatever surrounds it, a secret leaves neither as is, URL-encoded, JSON-escaped nor inside Basic."""
-    from connhub.services.testing import redact
+    from connhub.services.runner import redact
 
     forms = {secret, quote(secret, safe=""), quote_plus(secret), json.dumps(secret)[1:-1],
              base64.b64encode(f"user:{secret}".encode()).decode()}

@@ -8,10 +8,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest  # noqa: E402
 import shiboken6  # noqa: E402
 
-from connhub.gui.main_window import MainWindow  # noqa: E402
+from connhub.gui.shell.main_window import MainWindow  # noqa: E402
 from connhub.plugins.registry import Registry  # noqa: E402
 from connhub.services.hub import Hub  # noqa: E402
-from connhub.storage.vault import SecretVault  # noqa: E402
+from connhub.storage.vault import KeyringVault  # noqa: E402
 from tests.gui.helpers import settle  # noqa: E402
 
 
@@ -25,7 +25,7 @@ def builtin_types():
 @pytest.fixture
 def make_form(qtbot, builtin_types):
     """make_form("postgres") or make_form(specs=…, schema=…) → a CredentialForm owned by qtbot."""
-    from connhub.gui.form import CredentialForm
+    from connhub.gui.editor.form import CredentialForm
 
     def make(type_name=None, *, specs=None, schema=None):
         if type_name is not None:
@@ -46,7 +46,7 @@ def make_window(qtbot, qloop, tmp_path, memory_keyring):
 
     def make(data_dir: Path | None = None, backend=None) -> MainWindow:
         hub = Hub(data_dir=data_dir or tmp_path / "data", registry=registry,
-                  vault=SecretVault(backend=memory_keyring if backend is None else backend))
+                  vault=KeyringVault(backend=memory_keyring if backend is None else backend))
         window = MainWindow(hub)
         qtbot.addWidget(window)
         window.show()

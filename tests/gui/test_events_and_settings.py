@@ -13,13 +13,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontInfo
 from PySide6.QtWidgets import QApplication
 
-from connhub.gui.form import SAVED_SECRET_PLACEHOLDER
-from connhub.gui.instance_dialog import InstanceDialog
-from connhub.gui.main_window import MainWindow
-from connhub.gui.settings_dialog import SettingsDialog
+from connhub.gui.editor.form import SAVED_SECRET_PLACEHOLDER
+from connhub.gui.editor.instance_dialog import InstanceDialog
+from connhub.gui.settings.dialog import SettingsDialog
+from connhub.gui.shell.main_window import MainWindow
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SERVICE, SecretVault
+from connhub.storage.vault import SERVICE, KeyringVault
 from tests.gui.test_main_window import click, settle, wait_dialog
 from tests.services.synthetic import VALID_ORDER, Recorder, make_acme
 
@@ -37,7 +37,7 @@ def make_window(qtbot, qloop, tmp_path, memory_keyring, registry):
     made: list[tuple[Hub, MainWindow]] = []
 
     def make() -> MainWindow:
-        hub = Hub(data_dir=tmp_path / "data", registry=registry, vault=SecretVault(backend=memory_keyring))
+        hub = Hub(data_dir=tmp_path / "data", registry=registry, vault=KeyringVault(backend=memory_keyring))
         window = MainWindow(hub)
         qtbot.addWidget(window)
         window.show()
@@ -57,7 +57,7 @@ def make_window(qtbot, qloop, tmp_path, memory_keyring, registry):
 
 def show(window: MainWindow, name: str) -> None:
     window.reload()
-    window.select(window.hub.find(name).id)
+    window.select(window.hub.instances.find(name).id)
     assert window.selected().name == name
 
 
@@ -71,8 +71,8 @@ def paste_and_validate(qtbot, events, text: str) -> None:
 
 def test_the_detail_pane_lists_the_instances_events(qtbot, make_window):
     window = make_window()
-    window.hub.create("acme", "shop", dict(ACME))
-    window.hub.create("redis", "cache", {"host": "127.0.0.1", "port": 6379})
+    window.hub.instances.create("acme", "shop", dict(ACME))
+    window.hub.instances.create("redis", "cache", {"host": "127.0.0.1", "port": 6379})
     detail, events = window.detail, window.detail.events
 
     show(window, "shop")
@@ -90,7 +90,7 @@ def test_the_detail_pane_lists_the_instances_events(qtbot, make_window):
 
 def test_validate_a_pasted_payload(qtbot, make_window):
     window = make_window()
-    window.hub.create("acme", "shop", dict(ACME))
+    window.hub.instances.create("acme", "shop", dict(ACME))
     show(window, "shop")
     window.detail.tabs.setCurrentIndex(1)
     events = window.detail.events
@@ -121,7 +121,7 @@ def test_validate_a_pasted_payload(qtbot, make_window):
 
 def test_text_that_is_not_json_says_where_and_puts_the_cursor_there(qtbot, make_window):
     window = make_window()
-    window.hub.create("acme", "shop", dict(ACME))
+    window.hub.instances.create("acme", "shop", dict(ACME))
     show(window, "shop")
     window.detail.tabs.setCurrentIndex(1)
     events = window.detail.events
@@ -138,12 +138,12 @@ def test_text_that_is_not_json_says_where_and_puts_the_cursor_there(qtbot, make_
 def test_the_same_instance_shown_again_keeps_the_payload(qtbot, qloop, make_window):
     """A test or an edit re-shows the selected instance: what was pasted, and its verdict, stay."""
     window = make_window()
-    window.hub.create("acme", "shop", dict(ACME))
-    window.hub.create("acme", "shop 2", dict(ACME))
+    window.hub.instances.create("acme", "shop", dict(ACME))
+    window.hub.instances.create("acme", "shop 2", dict(ACME))
     show(window, "shop")
     events = window.detail.events
     paste_and_validate(qtbot, events, '{"zen": 1}')
-    window.detail.show_record(window.hub.find("shop"))
+    window.detail.show_record(window.hub.instances.find("shop"))
     assert events.payload.toPlainText() == '{"zen": 1}' and events.result.text().startswith("✖")
     show(window, "shop 2")  # another instance starts empty
     assert events.payload.toPlainText() == "" and events.result.text() == ""
@@ -151,7 +151,7 @@ def test_the_same_instance_shown_again_keeps_the_payload(qtbot, qloop, make_wind
 
 def test_an_instance_saved_before_events_were_kept_shows_its_types_events(qtbot, make_window):
     window = make_window()
-    record = window.hub.create("acme", "old", dict(ACME))
+    record = window.hub.instances.create("acme", "old", dict(ACME))
     record.events = None  # as migration 0002 leaves a row of 0001
     window.hub.store.update(record)
     show(window, "old")
@@ -167,13 +167,13 @@ def test_settings_has_a_section_per_type_with_cfg_fields_and_saves_them(qtbot, q
     hub = window.hub
     memory_keyring.calls.clear()
     on_gui_thread = []
-    original = hub.set_app_settings
+    original = hub.app_config.save
 
     def recording(*args, **kwargs):
         on_gui_thread.append(threading.current_thread() is threading.main_thread())
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(hub, "set_app_settings", recording)
+    monkeypatch.setattr(hub.app_config, "save", recording)
     task = qloop.create_task(window.settings_flow())
     dialog = wait_dialog(qtbot, window, SettingsDialog)
     assert memory_keyring.calls == []  # opening Settings reads no secret
@@ -203,18 +203,18 @@ def test_settings_has_a_section_per_type_with_cfg_fields_and_saves_them(qtbot, q
     click(qtbot, dialog.ok_button)
     qtbot.waitUntil(task.done, timeout=5000)
     assert on_gui_thread == [False]  # the keyring and the database were written off the GUI thread
-    saved = hub.app_settings("acme")
+    saved = hub.app_config.get("acme")
     assert saved.values == {"cfg:client_id": "client-42", "cfg:proxy": "http://proxy.internal:3128",
                             "cfg:retries": "${env:ACME_RETRIES}"}
     assert saved.secret_fields == ["cfg:client_secret"]
     assert memory_keyring.secrets_of(SERVICE) == {"app:acme:cfg:client_secret": "app-s3cret"}
     assert window.statusBar().currentMessage() == "Settings saved"
-    assert hub.app_settings("github").values == {}  # untouched sections save nothing
+    assert hub.app_config.get("github").values == {}  # untouched sections save nothing
 
 
 def test_reopened_settings_mask_the_saved_secret(qtbot, qloop, make_window, memory_keyring):
     window = make_window()
-    window.hub.set_app_settings("acme", {"cfg:client_id": "client-42", "cfg:client_secret": "app-s3cret"})
+    window.hub.app_config.save("acme", {"cfg:client_id": "client-42", "cfg:client_secret": "app-s3cret"})
     memory_keyring.calls.clear()
     task = qloop.create_task(window.settings_flow())
     dialog = wait_dialog(qtbot, window, SettingsDialog)
@@ -228,7 +228,7 @@ def test_reopened_settings_mask_the_saved_secret(qtbot, qloop, make_window, memo
     form.field_widget("client_id").setText("client-43")  # the secret left as it is
     click(qtbot, dialog.ok_button)
     qtbot.waitUntil(task.done, timeout=5000)
-    assert window.hub.app_settings("acme").values["cfg:client_id"] == "client-43"
+    assert window.hub.app_config.get("acme").values["cfg:client_id"] == "client-43"
     assert memory_keyring.secrets_of(SERVICE) == {"app:acme:cfg:client_secret": "app-s3cret"}
 
 
@@ -236,7 +236,7 @@ def test_settings_without_a_working_keyring_stay_open_and_say_so(qtbot, qloop, m
     from tests.support.keyrings import LockedKeyring
 
     window = make_window()
-    window.hub.vault = SecretVault(backend=LockedKeyring())
+    monkeypatch.setattr(window.hub.secrets, "vault", KeyringVault(backend=LockedKeyring()))
     task = qloop.create_task(window.settings_flow())
     dialog = wait_dialog(qtbot, window, SettingsDialog)
     dialog.sections["acme"].form.field_widget("client_secret").setText("app-s3cret")
@@ -249,7 +249,7 @@ def test_settings_without_a_working_keyring_stay_open_and_say_so(qtbot, qloop, m
     box.close()
     dialog.reject()
     qtbot.waitUntil(task.done)
-    assert window.hub.app_settings("acme").secret_fields == []
+    assert window.hub.app_config.get("acme").secret_fields == []
 
 
 # --- ${env:NAME} through the GUI --------------------------------------------------------------------------
@@ -260,7 +260,7 @@ def test_an_env_reference_in_an_integer_field_is_saved_and_resolved_by_the_test(
     monkeypatch.delenv("ACME_PORT", raising=False)
     Recorder.seen.clear()
     window = make_window()
-    dialog = InstanceDialog(window.hub, window.hub.entry("acme"), parent=window)
+    dialog = InstanceDialog(window.hub, window.hub.types.entry("acme"), parent=window)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.name_edit.setText("shop")
@@ -280,4 +280,4 @@ def test_an_env_reference_in_an_integer_field_is_saved_and_resolved_by_the_test(
 
     task = qloop.create_task(dialog.save())
     qtbot.waitUntil(task.done, timeout=5000)
-    assert window.hub.find("shop").config["port"] == "${env:ACME_PORT}"  # saved as written
+    assert window.hub.instances.find("shop").config["port"] == "${env:ACME_PORT}"  # saved as written

@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from connhub.core.fields import field_specs
-from connhub.gui.form import SAVED_SECRET_PLACEHOLDER, CredentialForm
-from connhub.gui.widgets import FilePathEdit, PasswordEdit
+from connhub.gui.editor.form import SAVED_SECRET_PLACEHOLDER, CredentialForm
+from connhub.gui.editor.widgets import FilePathEdit, PasswordEdit
 
 SYNTHETIC = {
     "type": "object",
@@ -134,9 +134,11 @@ def test_examples_become_placeholders_and_descriptions_help(make_form):
     form = make_form("postgres")
     host = form.field_widget("host")
     assert host.placeholderText() == "db.example.com"
-    assert host.toolTip() == "Server name or IP address."
+    hint = ("Server name or IP address; or the folder of the server's Unix socket (e.g. /var/run/postgresql) for "
+            "a local server, where peer authentication needs no password.")
+    assert host.toolTip() == hint
     help_labels = [l.text() for l in host.parentWidget().findChildren(QLabel, "help")]
-    assert help_labels == ["Server name or IP address."]
+    assert help_labels == [hint]
     http = make_form("http")
     assert http.field_widget("headers").placeholderText() == "Accept: application/json"
 
@@ -328,7 +330,7 @@ def test_hiding_a_row_hides_its_error(make_form):
 def test_groups_follow_the_ungrouped_fields(make_form):
     form = make_form("http")
     boxes = form.findChildren(QGroupBox)
-    assert [b.title() for b in boxes] == ["Test request", "TLS"]
+    assert [b.title() for b in boxes] == ["Test request", "TLS", "Webhooks"]
     assert boxes[0].isAncestorOf(form.field_widget("test_path"))
     assert boxes[1].isAncestorOf(form.field_widget("ca_file"))
     assert not any(b.isAncestorOf(form.field_widget("base_url")) for b in boxes)
@@ -375,8 +377,8 @@ def test_typing_does_not_nag_before_editing_finishes(make_form, qtbot):
 @pytest.mark.parametrize("key, text, message", [
     ("port", "abc", "Enter a whole number"),
     ("database", "", "Required"),
-    ("host", "http://db:5432", "Enter a host name or IP address (no scheme, no port)"),
-    ("host", "bad host", "Enter a host name or IP address (no scheme, no port)"),
+    ("host", "http://db:5432", "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"),
+    ("host", "bad host", "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"),
 ])
 def test_inline_messages_appear_under_the_field_and_clear_when_fixed(make_form, qtbot, key, text, message):
     form = make_form("postgres")
@@ -472,7 +474,8 @@ def test_tab_order_follows_the_screen(make_form):
                  and w.focusPolicy() & Qt.FocusPolicy.TabFocus]
     f = form.field_widget
     assert focusable == [f("base_url"), f("auth"), f("auth.username"), f("auth.password"), f("test_path"),
-                         f("headers"), f("verify_tls"), f("ca_file").line_edit, f("ca_file").browse_button]
+                         f("headers"), f("verify_tls"), f("ca_file").line_edit, f("ca_file").browse_button,
+                         f("webhook_secret")]
 
 
 def test_browse_fills_the_path(make_form, monkeypatch):

@@ -11,9 +11,9 @@ from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QMessageBox
 
 from connhub.core.errors import HINTS, ErrorClass
-from connhub.gui.instance_dialog import InstanceDialog
-from connhub.gui.main_window import MainWindow
-from connhub.gui.models import Roles
+from connhub.gui.editor.instance_dialog import InstanceDialog
+from connhub.gui.instances.models import Roles
+from connhub.gui.shell.main_window import MainWindow
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
 from connhub.storage.repository import NameTaken
@@ -152,7 +152,7 @@ def test_http_bearer_token_ok_then_wrong(qtbot, qloop, make_window, memory_keyri
 
 def test_cancel_a_hanging_test_unlocks_at_once(qtbot, qloop, make_window):
     window = make_window()
-    window.hub.set_default_timeout(10)
+    window.hub.settings.set_default_timeout(10)
     ticks: list[float] = []
     timer = QTimer()
     timer.setInterval(10)
@@ -211,7 +211,7 @@ def test_cancel_a_hanging_test_unlocks_at_once(qtbot, qloop, make_window):
         assert "Test cancelled" in panel.headline.text()
         timer.stop()
         cancel_dialog(qtbot, task, dialog)
-    assert window.hub.instances() == []
+    assert window.hub.instances.list() == []
 
 
 # --- values the schema refuses, names already taken ---------------------------------------------------
@@ -231,18 +231,18 @@ def test_out_of_range_port_is_shown_under_the_field(qtbot, qloop, make_window):
     port = dialog.form.field_widget("port")
     assert error.mapTo(dialog, QPoint(0, 0)).y() > port.mapTo(dialog, QPoint(0, 0)).y()  # under the field
     assert dialog.isVisible() and dialog.save_button.isEnabled()
-    assert window.hub.instances() == []
+    assert window.hub.instances.list() == []
 
     # Test refuses too, before any connection.
     click(qtbot, dialog.test_button)
     assert not dialog.test_panel.running
     cancel_dialog(qtbot, task, dialog)
-    assert window.hub.instances() == [] and window.model.rowCount() == 0
+    assert window.hub.instances.list() == [] and window.model.rowCount() == 0
 
 
 def test_duplicate_name_is_shown_under_the_name(qtbot, qloop, make_window):
     window = make_window()
-    window.hub.create("redis", "Cache", {"host": "cache.internal", "port": 6379})
+    window.hub.instances.create("redis", "Cache", {"host": "cache.internal", "port": 6379})
     window.reload()
     task, dialog = open_new(qtbot, qloop, window, "redis")
     # The Name row lines up with the generated form's columns.
@@ -254,14 +254,14 @@ def test_duplicate_name_is_shown_under_the_name(qtbot, qloop, make_window):
     qtbot.waitUntil(lambda: dialog.name_error.isVisibleTo(dialog))
     assert dialog.name_error.text() == str(NameTaken("Cache", "default"))
     assert dialog.save_button.isEnabled() and not dialog.name_edit.isReadOnly()
-    assert [r.name for r in window.hub.instances()] == ["Cache"]
+    assert [r.name for r in window.hub.instances.list()] == ["Cache"]
 
     # Another name saves.
     set_text(qtbot, dialog.name_edit, "Cache 2")
     click(qtbot, dialog.save_button)
     qtbot.waitUntil(task.done)
     assert task.result().name == "Cache 2"
-    assert sorted(r.name for r in window.hub.instances()) == ["Cache", "Cache 2"]
+    assert sorted(r.name for r in window.hub.instances.list()) == ["Cache", "Cache 2"]
 
 
 # --- a keyring that refuses secrets -------------------------------------------------------------------
@@ -305,7 +305,7 @@ def test_failing_keyring_banner_and_refused_save(qtbot, qloop, make_window, arun
     assert not [call for call in backend.calls if call[0] == "set"]  # refused before even asking
     close_box(qtbot, box)
     cancel_dialog(qtbot, task, dialog)
-    assert window.hub.instances() == [] and window.model.rowCount() == 0
+    assert window.hub.instances.list() == [] and window.model.rowCount() == 0
 
 
 def test_locked_keyring_refuses_the_save(qtbot, qloop, make_window, arun):
@@ -318,7 +318,7 @@ def test_locked_keyring_refuses_the_save(qtbot, qloop, make_window, arun):
     assert "locked" in box.text()
     close_box(qtbot, box)
     cancel_dialog(qtbot, task, dialog)
-    assert window.hub.instances() == []
+    assert window.hub.instances.list() == []
 
 
 def test_escape_does_not_close_the_dialog_while_saving(qtbot, qloop, make_window):
@@ -339,7 +339,7 @@ def test_escape_does_not_close_the_dialog_while_saving(qtbot, qloop, make_window
         backend.release()
     qtbot.waitUntil(task.done, timeout=10_000)
     assert task.result() is not None and task.result().name == "Slow keyring"
-    assert [r.name for r in window.hub.instances()] == ["Slow keyring"]
+    assert [r.name for r in window.hub.instances.list()] == ["Slow keyring"]
     assert window.model.rowCount() == 1
 
 
@@ -413,11 +413,11 @@ def test_typing_a_url_fills_only_on_enter_or_fill(qtbot, qloop, make_window):
     assert form.values() == {"host": "other.example.com", "port": 6380, "db": 0, "username": "app",
                              "password": "s3cret", "tls": False}
     cancel_dialog(qtbot, task, dialog)
-    assert window.hub.instances() == []
+    assert window.hub.instances.list() == []
 
 
 def test_a_bad_url_is_explained_under_the_box_and_changes_nothing(qtbot, qloop, make_window):
-    from connhub.gui.form import _error_color
+    from connhub.gui.editor.form import _error_color
 
     window = make_window()
     task, dialog = open_new(qtbot, qloop, window, "redis")
@@ -450,12 +450,12 @@ def test_a_bad_url_is_explained_under_the_box_and_changes_nothing(qtbot, qloop, 
 def test_unknown_url_parameters_are_named_in_a_warning(qtbot, qloop, make_window):
     window = make_window()
     task, dialog = open_new(qtbot, qloop, window, "postgres")
-    paste(qtbot, dialog.url_edit, "postgres://db.example.com/orders?sslmode=require&application_name=x"
-                                  "&connect_timeout=5")
+    paste(qtbot, dialog.url_edit, "postgres://db.example.com/orders?sslmode=require&keepalives=1"
+                                  "&gssencmode=disable&application_name=x")
     assert dialog.form.values() == {"host": "db.example.com", "port": 5432, "database": "orders",
-                                    "user": "postgres", "sslmode": "require"}
+                                    "user": "postgres", "sslmode": "require", "application_name": "x"}
     assert dialog.url_message_text() == ("Filled in. PostgreSQL does not know these URL parameters, which were left "
-                                         "out: application_name, connect_timeout")
+                                         "out: keepalives, gssencmode")
     assert dialog.url_message.property("level") == "warning"
     cancel_dialog(qtbot, task, dialog)
 

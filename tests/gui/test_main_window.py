@@ -11,11 +11,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from connhub.gui.form import SAVED_SECRET_PLACEHOLDER
-from connhub.gui.instance_dialog import InstanceDialog
-from connhub.gui.main_window import MainWindow
-from connhub.gui.models import Roles
-from connhub.gui.type_picker import TypePicker
+from connhub.gui.editor.form import SAVED_SECRET_PLACEHOLDER
+from connhub.gui.editor.instance_dialog import InstanceDialog
+from connhub.gui.editor.type_picker import TypePicker
+from connhub.gui.instances.models import Roles
+from connhub.gui.shell.main_window import MainWindow
 from connhub.storage.repository import InstanceNotFound
 from connhub.storage.vault import SERVICE
 from tests.gui.helpers import settle
@@ -112,7 +112,7 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
     qtbot.waitUntil(lambda: headline.isVisibleTo(dialog) and "Connected" in headline.text(), timeout=10_000)
     assert "Redis " in headline.text()  # the server's version
     assert dialog.test_button.isEnabled() and dialog.save_button.isEnabled()
-    assert window.hub.instances() == []  # testing saves nothing
+    assert window.hub.instances.list() == []  # testing saves nothing
 
     # Save.
     click(qtbot, dialog.save_button)
@@ -163,7 +163,7 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
     click(qtbot, edit.save_button)
     qtbot.waitUntil(lambda: rows(again) == ["Local Redis (main)"])
     qtbot.waitUntil(lambda: again.active_dialog is None)
-    renamed = again.hub.find(saved.id)
+    renamed = again.hub.instances.find(saved.id)
     assert renamed.name == "Local Redis (main)" and renamed.secret_fields == ["password"]
     assert keyring_users(memory_keyring, saved.id) == {f"{saved.id}:password": PASSWORD}
     assert again.selected().id == saved.id
@@ -194,7 +194,7 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
     qtbot.waitUntil(lambda: rows(again) == ["Local Redis (main)"])
     assert keyring_users(memory_keyring, copy.id) == {}
     with pytest.raises(InstanceNotFound):
-        again.hub.find(copy.id)
+        again.hub.instances.find(copy.id)
     assert keyring_users(memory_keyring, saved.id) == {f"{saved.id}:password": PASSWORD}
 
     # And the last one: the empty state comes back.
@@ -214,11 +214,11 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
 def populated(make_window):
     window = make_window()
     hub = window.hub
-    hub.create("redis", "Session cache", {"host": "cache.internal", "port": 6379, "db": 0}, tags=["prod"])
-    hub.create("redis", "Rate limiter", {"host": "127.0.0.1", "port": 6380, "db": 2})
-    hub.create("postgres", "Orders", {"host": "db.internal", "port": 5432, "database": "orders",
+    hub.instances.create("redis", "Session cache", {"host": "cache.internal", "port": 6379, "db": 0}, tags=["prod"])
+    hub.instances.create("redis", "Rate limiter", {"host": "127.0.0.1", "port": 6380, "db": 2})
+    hub.instances.create("postgres", "Orders", {"host": "db.internal", "port": 5432, "database": "orders",
                                       "user": "app"}, tags=["prod", "billing"])
-    hub.create("http", "Payments API", {"base_url": "https://pay.example.com/v2", "auth.method": "none"})
+    hub.instances.create("http", "Payments API", {"base_url": "https://pay.example.com/v2", "auth.method": "none"})
     window.reload()
     return window
 
@@ -229,7 +229,7 @@ def test_empty_state_before_the_first_instance(qtbot, make_window):
     assert "Ctrl+N" in window.empty_label.text()
     assert window.detail.currentIndex() == 0
     assert not window.edit_action.isEnabled() and not window.delete_action.isEnabled()
-    window.hub.create("redis", "First", {"host": "localhost", "port": 6379})
+    window.hub.instances.create("redis", "First", {"host": "localhost", "port": 6379})
     window.reload()
     assert window.list_stack.currentWidget() is window.list_view
 
@@ -299,7 +299,7 @@ def test_keyboard_shortcuts(qtbot, qloop, populated):
     qtbot.keyClick(picker, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: window.active_dialog is None)
     settle(qtbot, qloop)
-    assert len(window.hub.instances()) == 4
+    assert len(window.hub.instances.list()) == 4
 
     # Del on a selected instance asks for confirmation.
     activate(qtbot, window)
@@ -328,8 +328,8 @@ def start_silent_test(qtbot, window, address, timeout: float):
     """Save a Redis connection to a server that never answers and start its test from the detail pane; returns
     once it waits on the server: (the record, the detail pane, its test panel)."""
     host, port = address
-    window.hub.set_default_timeout(timeout)
-    record = window.hub.create("redis", "Silent", {"host": host, "port": port})
+    window.hub.settings.set_default_timeout(timeout)
+    record = window.hub.instances.create("redis", "Silent", {"host": host, "port": port})
     window.reload()
     click_row(qtbot, window, "Silent")
     detail, panel = window.detail, window.detail.test_panel
@@ -356,7 +356,7 @@ def test_cancel_a_test_from_the_main_window(qtbot, qloop, make_window):
         # Test again at once: the cancelled run unwinds without touching the new one's panel. This one may wait
         # below as long as the first one's timeout: its own is longer, so that it is still running when cancelled
         # (with the same 10 s both ended together now and then, and the second recorded its timeout).
-        window.hub.set_default_timeout(30)
+        window.hub.settings.set_default_timeout(30)
         click(qtbot, detail.test_button)
         qtbot.waitUntil(lambda: panel.running)
         # A cancelled run normally ends at once. Now and then (about 1 run in 20 here) the cancellation of
@@ -368,8 +368,8 @@ def test_cancel_a_test_from_the_main_window(qtbot, qloop, make_window):
         click(qtbot, panel.cancel)
         settle(qtbot, qloop)
         assert "Test cancelled" in panel.headline.text() and detail.test_button.isEnabled()
-    assert window.hub.find(record.id).status == "untested"  # a cancelled test records nothing
-    assert window.hub.history(record.id) == []
+    assert window.hub.instances.find(record.id).status == "untested"  # a cancelled test records nothing
+    assert window.hub.prober.history(record.id) == []
 
 
 def test_a_cancel_the_driver_ignores_still_records_nothing(qtbot, qloop, make_window, monkeypatch):
@@ -403,7 +403,7 @@ def test_a_cancel_the_driver_ignores_still_records_nothing(qtbot, qloop, make_wi
         qtbot.waitUntil(run.done, timeout=10_000)  # the driver went on to its 2 s timeout
         settle(qtbot, qloop)
     assert "Test cancelled" in panel.headline.text()
-    assert window.hub.find(record.id).status == "untested" and window.hub.history(record.id) == []
+    assert window.hub.instances.find(record.id).status == "untested" and window.hub.prober.history(record.id) == []
 
 
 # --- the keyring --------------------------------------------------------------------------------------
@@ -437,12 +437,12 @@ def test_screenshot_after_a_failed_test(qtbot, qloop, make_window, tmp_path):
     window = make_window()
     window.resize(1180, 720)
     hub = window.hub
-    hub.create("postgres", "Orders (local)", {"host": "127.0.0.1", "port": 5432, "database": "test",
+    hub.instances.create("postgres", "Orders (local)", {"host": "127.0.0.1", "port": 5432, "database": "test",
                                               "user": "postgres"}, tags=["dev"])
-    hub.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}, tags=["prod"])
-    hub.create("http", "Payments API", {"base_url": "https://pay.example.com/v2", "auth.method": "bearer",
+    hub.instances.create("redis", "Session cache", {"host": "127.0.0.1", "port": 6379, "db": 0}, tags=["prod"])
+    hub.instances.create("http", "Payments API", {"base_url": "https://pay.example.com/v2", "auth.method": "bearer",
                                         "auth.token": "tok-secret-123"})
-    broken = hub.create("redis", "Rate limiter (staging)",
+    broken = hub.instances.create("redis", "Rate limiter (staging)",
                         {"host": "127.0.0.1", "port": free_port(), "db": 2}, tags=["staging"])
     window.reload()
     click_row(qtbot, window, broken.name)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from connhub.gui.models import (
+from connhub.gui.instances.models import (
     InstanceFilter,
     InstanceListModel,
     Roles,

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QCheckBox, QSpinBox
 
 from connhub.core.errors import ErrorClass
 from connhub.core.results import TestResult
-from connhub.gui.models import Roles
-from connhub.gui.tray import KEEP_IN_TRAY, Tray, notification
+from connhub.gui.instances.models import Roles
+from connhub.gui.shell.tray import KEEP_IN_TRAY, Tray, notification
 from connhub.services.monitor import StatusChange
 from connhub.storage.repository import InstanceRecord
 from tests.gui.helpers import settle
@@ -67,7 +67,7 @@ def test_the_monitor_updates_the_row_tray_and_detail_as_a_real_server_goes_down_
     controller = window.monitoring
     assert not controller.running  # nothing monitored: no background task at all
     port = free_port()
-    record = window.hub.create("redis", "cache", {"host": "127.0.0.1", "port": port})
+    record = window.hub.instances.create("redis", "cache", {"host": "127.0.0.1", "port": port})
     window.reload()
     window.select(record.id)
     box = next(b for b in window.findChildren(QCheckBox) if b.accessibleName() == "Monitor this connection")
@@ -79,7 +79,7 @@ def test_the_monitor_updates_the_row_tray_and_detail_as_a_real_server_goes_down_
 
     box.click()  # turn it on: saved, due at once, tested in the background
     qtbot.waitUntil(lambda: row_status() == "failing", timeout=15_000)
-    saved = window.hub.find("cache")
+    saved = window.hub.instances.find("cache")
     assert saved.monitor_enabled and saved.monitor_next_run_at is not None and controller.running
     assert "✖ cache — Connection refused" in controller.tray.menu_texts()
     assert controller.tray.last_notification[0] == "cache is failing"
@@ -88,7 +88,7 @@ def test_the_monitor_updates_the_row_tray_and_detail_as_a_real_server_goes_down_
     with throwaway_redis(port):
         spin.setValue(2)  # a changed interval reschedules: due now
         qtbot.waitUntil(lambda: row_status() == "ok", timeout=15_000)
-    assert window.hub.find("cache").monitor_interval_min == 2
+    assert window.hub.instances.find("cache").monitor_interval_min == 2
     assert controller.tray.menu_texts()[0] == "No failing connections"
     assert controller.tray.last_notification[0] == "cache works again"
     assert [(c.old, c.new) for c in controller.changes] == [("untested", "failing"), ("failing", "ok")]
@@ -96,7 +96,7 @@ def test_the_monitor_updates_the_row_tray_and_detail_as_a_real_server_goes_down_
 
     box.click()  # off: the monitor finds nothing to watch and ends by itself
     qtbot.waitUntil(lambda: not controller.running, timeout=15_000)
-    assert window.hub.find("cache").monitor_enabled is False
+    assert window.hub.instances.find("cache").monitor_enabled is False
     settle(qtbot, qloop)
 
 

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from PySide6.QtCore import Qt
 
-from connhub.gui.instance_dialog import InstanceDialog
-from connhub.gui.oauth import OAuthSignIn
+from connhub.gui.editor.instance_dialog import InstanceDialog
+from connhub.gui.editor.oauth import OAuthSignIn
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.services.oauth_server import fake_provider, play_browser
 
 
@@ -35,8 +35,8 @@ def provider():
 
 @pytest.fixture
 def hub(tmp_path, registry, memory_keyring, provider):
-    hub = Hub(data_dir=tmp_path / "data", registry=registry, vault=SecretVault(backend=memory_keyring))
-    hub.set_app_settings("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
+    hub = Hub(data_dir=tmp_path / "data", registry=registry, vault=KeyringVault(backend=memory_keyring))
+    hub.app_config.save("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
                                     "cfg:oauth_client_secret": provider.client.client_secret})
     yield hub
     hub.close()
@@ -54,7 +54,7 @@ class Browser:
 
 
 def open_dialog(qtbot, hub, record=None) -> InstanceDialog:
-    dialog = InstanceDialog(hub, hub.entry("gitlab"), record)
+    dialog = InstanceDialog(hub, hub.types.entry("gitlab"), record)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -88,12 +88,12 @@ def test_sign_in_then_save_stores_the_tokens_in_the_keyring(qtbot, qloop, hub, p
 
     task = qloop.create_task(dialog.save())
     qtbot.waitUntil(task.done, timeout=5000)
-    record = hub.find("work")
+    record = hub.instances.find("work")
     assert record.config == {"base_url": provider.url, "auth_method": "oauth2", "verify_tls": True}
-    secrets = hub.secrets_of(record)
+    secrets = hub.secrets.known(record)
     assert secrets["oauth_access_token"] == provider.tokens[-1].access_token
     assert secrets["oauth_refresh_token"] == provider.tokens[-1].refresh_token
-    test = qloop.create_task(hub.test_instance(record, timeout=5))
+    test = qloop.create_task(hub.prober.test_instance(record, timeout=5))
     qtbot.waitUntil(test.done, timeout=5000)
     assert test.result().ok
 
@@ -117,7 +117,7 @@ def test_progress_and_cancel_close_the_listener(qtbot, qloop, hub, provider):
 
 
 def test_missing_client_id_points_to_settings(qtbot, qloop, hub, provider):
-    hub.set_app_settings("gitlab", {}, unset=["cfg:oauth_client_id"])
+    hub.app_config.save("gitlab", {}, unset=["cfg:oauth_client_id"])
     dialog = open_dialog(qtbot, hub)
     row = choose_oauth(dialog, provider.url)
     browser = Browser()
@@ -148,15 +148,15 @@ def test_instance_needing_reauth_offers_sign_in_again(qtbot, qloop, hub, provide
     qtbot.waitUntil(task.done, timeout=5000)
 
     # the refresh is refused before a test: the instance is kept and flagged
-    record = hub.find("work")
+    record = hub.instances.find("work")
     provider.refuse_refresh = True
     memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
-    test = qloop.create_task(hub.test_instance(record, timeout=5))
+    test = qloop.create_task(hub.prober.test_instance(record, timeout=5))
     qtbot.waitUntil(test.done, timeout=5000)
-    assert hub.find("work").needs_reauth
+    assert hub.instances.find("work").needs_reauth
 
     provider.refuse_refresh = False
-    again = open_dialog(qtbot, hub, hub.find("work"))
+    again = open_dialog(qtbot, hub, hub.instances.find("work"))
     row = again.form.field_widget("oauth_access_token")
     assert row.sign_in_button.text() == "Sign in again with GitLab"
     assert "sign in again" in row.status.text() and "kept" in row.status.text()
@@ -165,23 +165,22 @@ def test_instance_needing_reauth_offers_sign_in_again(qtbot, qloop, hub, provide
     qtbot.waitUntil(lambda: "Signed in as jsmith" in row.status.text(), timeout=10_000)
     task = qloop.create_task(again.save())
     qtbot.waitUntil(task.done, timeout=5000)
-    saved = hub.find("work")
+    saved = hub.instances.find("work")
     assert not saved.needs_reauth and saved.id == record.id
-    assert hub.secrets_of(saved)["oauth_access_token"] == provider.tokens[-1].access_token
+    assert hub.secrets.known(saved)["oauth_access_token"] == provider.tokens[-1].access_token
 
 
 def test_detail_pane_offers_sign_in_again_after_a_refused_refresh(qtbot, qloop, make_window, provider,
                                                                    memory_keyring):
-    from connhub.services.oauth import sign_in_values
 
     window = make_window()
     hub = window.hub
-    hub.set_app_settings("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
+    hub.app_config.save("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
                                     "cfg:oauth_client_secret": provider.client.client_secret})
     values = {"base_url": provider.url, "auth_method": "oauth2"}
-    signing = qloop.create_task(sign_in_values(hub, "gitlab", values, Browser(), timeout=10))
+    signing = qloop.create_task(hub.oauth.sign_in_values("gitlab", values, Browser(), timeout=10))
     qtbot.waitUntil(signing.done, timeout=10_000)
-    record = hub.create("gitlab", "work", {**values, **signing.result()})
+    record = hub.instances.create("gitlab", "work", {**values, **signing.result()})
     window.reload()
     window.select(record.id)
     assert not window.detail.reauth_button.isVisible()
@@ -201,4 +200,4 @@ def test_detail_pane_offers_sign_in_again_after_a_refused_refresh(qtbot, qloop, 
     assert row.isVisible() and row.sign_in_button.text() == "Sign in again with GitLab"
     dialog.reject()
     qtbot.waitUntil(lambda: window.active_dialog is None)
-    assert hub.find("work").needs_reauth  # nothing changed by looking
+    assert hub.instances.find("work").needs_reauth  # nothing changed by looking

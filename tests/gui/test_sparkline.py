@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QImage, QPalette
 
-from connhub.gui.sparkline import EMPTY_TEXT, LIMIT, Sparkline
+from connhub.gui.instances.sparkline import EMPTY_TEXT, LIMIT, Sparkline
 from connhub.storage.repository import TestRun
 
 ACCENT = QColor("#0000ff")

@@ -14,13 +14,13 @@ PROBE = COUNTERS + textwrap.dedent(r"""
     import asyncio, json, sys
 
     from connhub.services.hub import Hub
-    from connhub.storage.vault import SecretVault
+    from connhub.storage.vault import KeyringVault
     backend = CountingKeyring()
-    hub = Hub(vault=SecretVault(backend=backend))
+    hub = Hub(vault=KeyringVault(backend=backend))
     for i in range(30):
-        hub.create("postgres", f"db {i}", {"host": f"db{i}.example.com", "port": 5432, "database": "app",
+        hub.instances.create("postgres", f"db {i}", {"host": f"db{i}.example.com", "port": 5432, "database": "app",
                                            "user": "app", "password": f"pw-{i}-secret"})
-        hub.create("http", f"api {i}", {"base_url": f"https://api{i}.example.com", "auth.method": "bearer",
+        hub.instances.create("http", f"api {i}", {"base_url": f"https://api{i}.example.com", "auth.method": "bearer",
                                         "auth.token": f"tok-{i}-secret"})
     hub.close()
     backend.reads = 0
@@ -31,11 +31,11 @@ PROBE = COUNTERS + textwrap.dedent(r"""
 
     import qasync
     from PySide6.QtWidgets import QApplication
-    from connhub.gui.main_window import MainWindow
+    from connhub.gui.shell.main_window import MainWindow
     app = QApplication(sys.argv)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    window = MainWindow(Hub(vault=SecretVault(backend=backend)))
+    window = MainWindow(Hub(vault=KeyringVault(backend=backend)))
     window.show()
     async def settle():
         await asyncio.sleep(0.6)

@@ -9,14 +9,14 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from connhub.gui.transfer import (
+from connhub.gui.transfer.actions import (
     ExportDialog,
     ImportPlanModel,
     ImportPreviewDialog,
     PassphraseDialog,
     passphrase_strength,
 )
-from connhub.services.transfer import SECRET_PLACEHOLDER, export_plain
+from connhub.services.transfer import SECRET_PLACEHOLDER
 from tests.gui.helpers import settle
 from tests.gui.test_main_window import activate, click, click_row, rows, wait_dialog
 
@@ -37,11 +37,11 @@ def catalog(fake):
     def fill(window):
         secrets = {"pg": fake.password(length=20), "token": fake.sha256()}
         hub = window.hub
-        hub.create("postgres", "Orders", {"host": "db.local", "port": 5432, "database": "orders", "user": "app",
+        hub.instances.create("postgres", "Orders", {"host": "db.local", "port": 5432, "database": "orders", "user": "app",
                                           "password": secrets["pg"]}, tags=["team-a"], environment="prod")
-        hub.create("http", "Billing API", {"base_url": "https://billing.example/v1", "auth.method": "bearer",
+        hub.instances.create("http", "Billing API", {"base_url": "https://billing.example/v1", "auth.method": "bearer",
                                            "auth.token": secrets["token"]})
-        hub.create("redis", "Cache", {"host": "cache.local", "port": 6379})
+        hub.instances.create("redis", "Cache", {"host": "cache.local", "port": 6379})
         window.reload()
         return secrets
 
@@ -49,7 +49,7 @@ def catalog(fake):
 
 
 def keyring_items(memory_keyring, hub) -> dict[str, str]:
-    ids = {r.id for r in hub.instances()}
+    ids = {r.id for r in hub.instances.list()}
     return {user: pw for user, pw in memory_keyring.secrets_of().items() if user.split(":")[0] in ids}
 
 
@@ -172,11 +172,11 @@ def test_an_encrypted_bundle_round_trip_refuses_a_wrong_passphrase_first(qtbot, 
     source = make_window()
     secrets = catalog(source)
     bundle = tmp_path / "bundle.json"
-    from connhub.services.transfer import export_bundle
 
-    bundle.write_text(export_bundle(source.hub, source.hub.instances(), PASSPHRASE))
+
+    bundle.write_text(source.hub.transfer.export_bundle(source.hub.instances.list(), PASSPHRASE))
     target = make_window(data_dir=tmp_path / "target")
-    target.hub.create("redis", "Existing", {"host": "h", "port": 6379, "password": "kept"})
+    target.hub.instances.create("redis", "Existing", {"host": "h", "port": 6379, "password": "kept"})
     target.reload()
     items = keyring_items(memory_keyring, target.hub)
     target.transfer.choose_import_path = lambda parent: str(bundle)
@@ -189,7 +189,7 @@ def test_an_encrypted_bundle_round_trip_refuses_a_wrong_passphrase_first(qtbot, 
     qtbot.waitUntil(lambda: asking.error.isVisibleTo(asking), timeout=10_000)
     assert asking.error.text().startswith("Wrong passphrase, or the bundle was changed")
     assert asking.isVisible() and target.active_dialog is asking
-    assert [r.name for r in target.hub.instances()] == ["Existing"]
+    assert [r.name for r in target.hub.instances.list()] == ["Existing"]
     assert keyring_items(memory_keyring, target.hub) == items
 
     asking.passphrase.selectAll()
@@ -199,7 +199,7 @@ def test_an_encrypted_bundle_round_trip_refuses_a_wrong_passphrase_first(qtbot, 
     assert {name: cells[1] for name, cells in table_text(preview.model).items()} == {
         "Orders": "New", "Billing API": "New", "Cache": "New"}
     assert not preview.apply_all_button.isEnabled()  # nothing matches
-    assert [r.name for r in target.hub.instances()] == ["Existing"]  # still nothing written
+    assert [r.name for r in target.hub.instances.list()] == ["Existing"]  # still nothing written
     click(qtbot, preview.import_button)
     summary = wait_dialog(qtbot, target, QMessageBox)
     assert "3 created, 0 overwritten, 0 skipped." in summary.text() and "needs" not in summary.text()
@@ -208,8 +208,8 @@ def test_an_encrypted_bundle_round_trip_refuses_a_wrong_passphrase_first(qtbot, 
     assert sorted(task.result().created) == ["Billing API", "Cache", "Orders"]
     assert rows(target) == ["Billing API", "Cache", "Existing", "Orders"]  # the list was reloaded
     hub = target.hub
-    assert hub.secrets_of(hub.find("Orders")) == {"password": secrets["pg"]}
-    assert hub.secrets_of(hub.find("Billing API")) == {"auth.token": secrets["token"]}
+    assert hub.secrets.known(hub.instances.find("Orders")) == {"password": secrets["pg"]}
+    assert hub.secrets.known(hub.instances.find("Billing API")) == {"auth.token": secrets["token"]}
 
 
 def test_the_preview_shows_matches_and_applies_each_rows_decision(qtbot, qloop, make_window, catalog, tmp_path,
@@ -217,18 +217,18 @@ def test_the_preview_shows_matches_and_applies_each_rows_decision(qtbot, qloop, 
     source = make_window()
     catalog(source)
     export = tmp_path / "export.json"
-    export.write_text(export_plain(source.hub, source.hub.instances()))
+    export.write_text(source.hub.transfer.export_plain(source.hub.instances.list()))
     target = make_window(data_dir=tmp_path / "target")
     hub = target.hub
-    hub.create("postgres", "Orders", {"host": "old.local", "port": 5432, "database": "orders", "user": "app",
+    hub.instances.create("postgres", "Orders", {"host": "old.local", "port": 5432, "database": "orders", "user": "app",
                                       "password": "old-password"})
-    hub.create("redis", "Cache", {"host": "old-cache", "port": 6379})
-    hub.create("redis", "Billing API", {"host": "h", "port": 6379})  # same name, another type
+    hub.instances.create("redis", "Cache", {"host": "old-cache", "port": 6379})
+    hub.instances.create("redis", "Billing API", {"host": "h", "port": 6379})  # same name, another type
     target.reload()
     target.transfer.choose_import_path = lambda parent: str(export)
 
     def before_import():
-        return sorted((r.name, r.config.get("host")) for r in hub.instances())
+        return sorted((r.name, r.config.get("host")) for r in hub.instances.list())
 
     untouched = before_import()
     task = qloop.create_task(target.transfer.import_flow())
@@ -258,26 +258,26 @@ def test_the_preview_shows_matches_and_applies_each_rows_decision(qtbot, qloop, 
     click(qtbot, summary.button(QMessageBox.StandardButton.Ok))
     qtbot.waitUntil(task.done, timeout=10_000)
     assert rows(target) == ["Billing API", "Billing API (imported)", "Cache", "Cache (imported)", "Orders"]
-    orders = hub.find("Orders")
+    orders = hub.instances.find("Orders")
     assert orders.config["host"] == "db.local" and orders.environment == "prod"
-    assert hub.secrets_of(orders) == {"password": "old-password"}
-    assert hub.find("Cache").config["host"] == "old-cache" and hub.find("Cache (imported)").config["host"] == \
+    assert hub.secrets.known(orders) == {"password": "old-password"}
+    assert hub.instances.find("Cache").config["host"] == "old-cache" and hub.instances.find("Cache (imported)").config["host"] == \
         "cache.local"
-    assert hub.find("Billing API (imported)").secret_fields == []
+    assert hub.instances.find("Billing API (imported)").secret_fields == []
 
 
 def test_cancel_or_a_bad_file_writes_nothing(qtbot, qloop, make_window, catalog, tmp_path, memory_keyring):
     source = make_window()
     catalog(source)
     export = tmp_path / "export.json"
-    export.write_text(export_plain(source.hub, source.hub.instances()))
+    export.write_text(source.hub.transfer.export_plain(source.hub.instances.list()))
     target = make_window(data_dir=tmp_path / "target")
     target.transfer.choose_import_path = lambda parent: str(export)
     task = qloop.create_task(target.transfer.import_flow())
     preview = wait_dialog(qtbot, target, ImportPreviewDialog)
     qtbot.keyClick(preview, Qt.Key.Key_Escape)
     qtbot.waitUntil(task.done, timeout=10_000)
-    assert task.result() is None and target.hub.instances() == []
+    assert task.result() is None and target.hub.instances.list() == []
 
     broken = tmp_path / "broken.json"
     broken.write_text(export.read_text()[:-30])
@@ -288,19 +288,19 @@ def test_cancel_or_a_bad_file_writes_nothing(qtbot, qloop, make_window, catalog,
     box = target.findChild(QMessageBox, "errorBox")
     assert box is not None and "broken.json: not a connhub export: invalid JSON" in box.text()
     box.close()
-    assert target.hub.instances() == [] and keyring_items(memory_keyring, target.hub) == {}
+    assert target.hub.instances.list() == [] and keyring_items(memory_keyring, target.hub) == {}
     assert rows(target) == []
 
 
 def test_a_keyring_refusing_during_import_is_said_in_the_preview_and_nothing_is_kept(
         qtbot, qloop, make_window, catalog, tmp_path):
-    from connhub.services.transfer import export_bundle
+
     from tests.support.keyrings import FullAfterKeyring
 
     source = make_window()
     catalog(source)
     bundle = tmp_path / "bundle.json"
-    bundle.write_text(export_bundle(source.hub, source.hub.instances(), PASSPHRASE))
+    bundle.write_text(source.hub.transfer.export_bundle(source.hub.instances.list(), PASSPHRASE))
     full = FullAfterKeyring(room=1)  # takes one secret, refuses the next
     target = make_window(data_dir=tmp_path / "target", backend=full)
     target.transfer.choose_import_path = lambda parent: str(bundle)
@@ -313,7 +313,7 @@ def test_a_keyring_refusing_during_import_is_said_in_the_preview_and_nothing_is_
     qtbot.waitUntil(lambda: preview.error.isVisibleTo(preview), timeout=10_000)
     assert preview.error.text().startswith("Not imported: ")
     assert preview.isVisible() and preview.import_button.isEnabled()  # the user can cancel, or retry
-    assert target.hub.instances() == [] and full.secrets_of() == {}
+    assert target.hub.instances.list() == [] and full.secrets_of() == {}
     click(qtbot, preview.buttons.button(preview.buttons.StandardButton.Cancel))
     qtbot.waitUntil(task.done, timeout=10_000)
     assert task.result() is None and rows(target) == []

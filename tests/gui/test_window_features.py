@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from connhub.gui.instance_dialog import InstanceDialog
-from connhub.gui.secret_prompt import SecretPrompt
-from connhub.gui.settings_dialog import SettingsDialog
+from connhub.gui.editor.instance_dialog import InstanceDialog
+from connhub.gui.editor.secret_prompt import SecretPrompt
+from connhub.gui.editor.type_picker import TypePicker
+from connhub.gui.settings.dialog import SettingsDialog
 from connhub.gui.theme import apply_theme, saved_theme
-from connhub.gui.type_picker import TypePicker
 from tests.gui.helpers import settle
 from tests.gui.test_main_window import activate, click_row, rows, set_text, wait_dialog
 from tests.support.services import free_port, require_binary, require_service
@@ -35,11 +35,11 @@ REDIS = ("127.0.0.1", 6379)
 def window(make_window):
     window = make_window()
     hub = window.hub
-    hub.create("postgres", "Orders", {"host": "db.prod.example", "port": 5432, "database": "orders",
+    hub.instances.create("postgres", "Orders", {"host": "db.prod.example", "port": 5432, "database": "orders",
                                       "user": "app"}, environment="prod", tags=["billing"])
-    hub.create("redis", "Sessions", {"host": "cache.dev.example", "port": 6379}, environment="dev",
+    hub.instances.create("redis", "Sessions", {"host": "cache.dev.example", "port": 6379}, environment="dev",
                tags=["web"])
-    hub.create("redis", "Queue", {"host": "queue.staging.example", "port": 6379}, environment="staging")
+    hub.instances.create("redis", "Queue", {"host": "queue.staging.example", "port": 6379}, environment="staging")
     window.reload()
     return window
 
@@ -61,7 +61,7 @@ def test_filter_matches_tags_environments_and_hosts(qtbot, window):
 
 def test_sort_by_type_status_and_last_test(qtbot, qloop, window):
     hub = window.hub
-    run(qloop, qtbot, hub.test_instance(hub.find("Queue"), timeout=2))  # unresolvable host: failing
+    run(qloop, qtbot, hub.prober.test_instance(hub.instances.find("Queue"), timeout=2))  # unresolvable host: failing
     window.reload()
     assert rows(window) == ["Orders", "Queue", "Sessions"]
     window.sort_box.setCurrentIndex(window.sort_box.findData("type"))
@@ -90,7 +90,7 @@ def test_a_production_connection_must_be_named_to_be_deleted(qtbot, qloop, windo
     dialog.accept()
     qtbot.waitUntil(task.done)
     assert task.result() is True and "Orders" not in rows(window)
-    assert [r.name for r in window.hub.instances()] == ["Queue", "Sessions"]
+    assert [r.name for r in window.hub.instances.list()] == ["Queue", "Sessions"]
 
 
 def test_a_non_production_delete_asks_yes_or_no_for_several_at_once(qtbot, qloop, window):
@@ -117,14 +117,14 @@ def test_context_menu_sets_the_environment_and_offers_every_action(qtbot, qloop,
     production = next(a for a in environments.actions() if a.text() == "Production")
     production.trigger()
     settle(qtbot, qloop)
-    assert window.hub.find("Queue").environment == "prod"
+    assert window.hub.instances.find("Queue").environment == "prod"
     assert window.selected().environment == "prod"
     menu.close()
 
 
 def test_rows_draw_the_environment_stripe(qtbot, window):
     """The production row has a red stripe at its left edge; a row without an environment has none."""
-    window.hub.create("redis", "Plain", {"host": "plain.example", "port": 6379})
+    window.hub.instances.create("redis", "Plain", {"host": "plain.example", "port": 6379})
     window.reload()
     image = window.list_view.viewport().grab().toImage()
 
@@ -153,16 +153,18 @@ def test_f2_renames_in_place(qtbot, qloop, window):
     qtbot.keyClick(editor, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: "Web sessions" in rows(window))
     settle(qtbot, qloop)
-    assert window.hub.find("Web sessions").environment == "dev"  # the same instance, renamed
+    assert window.hub.instances.find("Web sessions").environment == "dev"  # the same instance, renamed
     assert window.selected().name == "Web sessions"
 
 
-def test_renaming_to_a_taken_name_is_refused(qtbot, qloop, window, monkeypatch):
-    shown = []
-    monkeypatch.setattr("connhub.gui.main_window.show_error", lambda _parent, title, text: shown.append(text))
-    record = window.hub.find("Queue")
+def test_renaming_to_a_taken_name_is_refused(qtbot, qloop, window):
+    from PySide6.QtWidgets import QMessageBox
+
+    record = window.hub.instances.find("Queue")
     assert run(qloop, qtbot, window.rename(record.id, "Orders")) is None
-    assert "already exists" in shown[0] and sorted(rows(window)) == ["Orders", "Queue", "Sessions"]
+    shown = [box.text() for box in window.findChildren(QMessageBox, "errorBox") if box.isVisible()]
+    assert len(shown) == 1 and "already exists" in shown[0]
+    assert sorted(rows(window)) == ["Orders", "Queue", "Sessions"]
 
 
 # --- workspaces ---------------------------------------------------------------------------------------
@@ -171,7 +173,7 @@ def test_workspaces_switch_the_list_and_keep_names_apart(qtbot, qloop, window):
     assert run(qloop, qtbot, window.new_workspace("Client X")) == "Client X"
     assert rows(window) == [] and window.windowTitle() == "connhub — Client X"
     assert window.workspace_box.currentText() == "Client X"
-    window.hub.create("redis", "Orders", {"host": "other.example", "port": 6379})  # the same name, allowed here
+    window.hub.instances.create("redis", "Orders", {"host": "other.example", "port": 6379})  # the same name, allowed here
     window.reload()
     assert rows(window) == ["Orders"]
     index = window.workspace_box.findData("default")
@@ -180,7 +182,7 @@ def test_workspaces_switch_the_list_and_keep_names_apart(qtbot, qloop, window):
     qtbot.waitUntil(lambda: window.windowTitle() == "connhub")
     settle(qtbot, qloop)
     assert rows(window) == ["Orders", "Queue", "Sessions"]
-    assert window.hub.find("Orders").type == "postgres"
+    assert window.hub.instances.find("Orders").type == "postgres"
     items = [window.workspace_box.itemText(i) for i in range(window.workspace_box.count())]
     assert items[:2] == ["Client X", "default"] and items[-1] == "New workspace…"
 
@@ -189,7 +191,7 @@ def test_the_last_workspace_is_reopened(qtbot, qloop, make_window, tmp_path):
     first = make_window()
     run(qloop, qtbot, first.new_workspace("ops"))
     second = make_window(data_dir=tmp_path / "data")
-    assert second.hub.workspace == "ops" and second.windowTitle() == "connhub — ops"
+    assert second.hub.instances.workspace == "ops" and second.windowTitle() == "connhub — ops"
 
 
 # --- duplicate warning --------------------------------------------------------------------------------
@@ -218,7 +220,7 @@ def test_saving_a_lookalike_warns_and_can_open_the_existing_one(qtbot, qloop, wi
     assert edit.record.name == "Sessions"  # the existing one, open for editing
     edit.reject()
     qtbot.waitUntil(task.done)
-    assert sorted(r.name for r in window.hub.instances()) == ["Orders", "Queue", "Sessions"]
+    assert sorted(r.name for r in window.hub.instances.list()) == ["Orders", "Queue", "Sessions"]
 
 
 def test_save_anyway_keeps_the_lookalike(qtbot, qloop, window):
@@ -256,7 +258,7 @@ def test_ask_every_time_prompts_once_per_session_and_never_saves(qtbot, qloop, m
         saved = task.result()
         assert saved.secret_mode == "session" and memory_keyring.entries == {}
 
-        window.hub._session_secrets.clear()  # as after a restart: the secret is gone with the process
+        window.hub.secrets._session.clear()  # as after a restart: the secret is gone with the process
         click_row(qtbot, window, "Guarded")
         test = qloop.create_task(window.test(window.selected()))
         prompt = wait_dialog(qtbot, window, SecretPrompt)
@@ -287,7 +289,7 @@ def test_type_search_narrows_the_sidebar(qtbot, window):
 def test_tab_goes_from_the_list_to_the_detail_pane_and_on_to_the_toolbar(qtbot, qloop, make_window):
     """The detail pane is built after the first paint; Tab still reaches it straight from the list."""
     window = make_window()
-    window.hub.create("redis", "Cache", {"host": "127.0.0.1", "port": 6379})
+    window.hub.instances.create("redis", "Cache", {"host": "127.0.0.1", "port": 6379})
     window.reload()
     activate(qtbot, window)
     click_row(qtbot, window, "Cache")
@@ -389,12 +391,12 @@ def unnamed_controls(root: QWidget) -> list[str]:
 def test_every_control_has_an_accessible_name(qtbot, qloop, window):
     assert unnamed_controls(window) == []
     for type_name in ("postgres", "http", "ssh"):
-        dialog = InstanceDialog(window.hub, window.hub.entry(type_name), parent=window)
+        dialog = InstanceDialog(window.hub, window.hub.types.entry(type_name), parent=window)
         qtbot.addWidget(dialog)
         dialog.show()
         assert unnamed_controls(dialog) == [], type_name
         dialog.reject()
-    settings = SettingsDialog(5.0, "/tmp/x", None, window, hub=window.hub, app_types=window.hub.app_types(),
+    settings = SettingsDialog(5.0, "/tmp/x", None, window, hub=window.hub, app_types=window.hub.app_config.types(),
                               app_settings={})
     qtbot.addWidget(settings)
     settings.show()
@@ -407,14 +409,14 @@ def test_test_all_leaves_out_connections_that_ask_for_their_secrets(qtbot, qloop
     (and said so), not recorded as failing for a missing password."""
     window = make_window()
     hub = window.hub
-    asking = hub.create("redis", "Asks", {"host": "127.0.0.1", "port": free_port(), "password": "pw"},
+    asking = hub.instances.create("redis", "Asks", {"host": "127.0.0.1", "port": free_port(), "password": "pw"},
                         secret_mode="session")
-    hub._session_secrets.clear()  # as after a restart
-    hub.create("redis", "Plain", {"host": "127.0.0.1", "port": free_port()})
+    hub.secrets._session.clear()  # as after a restart
+    hub.instances.create("redis", "Plain", {"host": "127.0.0.1", "port": free_port()})
     window.reload()
     task = window.test_all.test_all()
     qtbot.waitUntil(task.done, timeout=15_000)
     settle(qtbot, qloop)
     assert window.test_all.skipped == ["Asks"] and "1 skipped" in window.statusBar().currentMessage()
-    assert hub.find("Asks").status == "untested" and hub.history(asking.id) == []
-    assert hub.find("Plain").status == "failing"
+    assert hub.instances.find("Asks").status == "untested" and hub.prober.history(asking.id) == []
+    assert hub.instances.find("Plain").status == "failing"

@@ -32,14 +32,14 @@ def click_row(qtbot, window, name: str) -> None:
 @pytest.mark.parametrize("mode", ["silent", "drip"])
 def test_cancel_frees_the_ui_at_once_for_every_type(qtbot, qloop, make_window, mode):  # noqa: F811
     window = make_window()
-    window.hub.set_default_timeout(10)
+    window.hub.settings.set_default_timeout(10)
     detail, panel = window.detail, window.detail.test_panel
     unlocked_ms, unwound_ms = {}, {}
     for type_name in TYPES:
         with hostile_server(mode, prefix=DRIP_PREFIX[type_name]) as (host, port):
             config, secrets = config_for(type_name, host, port)
-            form = defaults(window.hub.entry(type_name).specs)  # what the form starts with
-            window.hub.create(type_name, f"{mode} {type_name}", {**form, **config, **secrets})
+            form = defaults(window.hub.types.entry(type_name).specs)  # what the form starts with
+            window.hub.instances.create(type_name, f"{mode} {type_name}", {**form, **config, **secrets})
             window.reload()
             click_row(qtbot, window, f"{mode} {type_name}")
             qtbot.mouseClick(detail.test_button, Qt.MouseButton.LeftButton)
@@ -63,4 +63,4 @@ def test_cancel_frees_the_ui_at_once_for_every_type(qtbot, qloop, make_window, m
     print(f"\n{mode}: UI unlocked after cancel (ms) {unlocked_ms}\n{mode}: run ended after cancel (ms) {unwound_ms}")
     slow = {t: ms for t, ms in unlocked_ms.items() if ms >= 100}
     assert not slow, f"the UI took 100 ms or more to unlock after Cancel: {slow}"
-    assert all(i.status == "untested" for i in window.hub.instances())  # a cancelled test records nothing
+    assert all(i.status == "untested" for i in window.hub.instances.list())  # a cancelled test records nothing

@@ -15,7 +15,7 @@ import pytest
 
 from connhub.core.errors import ErrorClass
 from connhub.plugins.registry import Registry
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 from tests.hostile.servers import hostile_server
 from tests.support.servers import make_tls_files
 

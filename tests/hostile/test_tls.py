@@ -14,7 +14,7 @@ import pytest
 
 from connhub.core.errors import ErrorClass
 from connhub.plugins.registry import Registry
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 from tests.support.servers import http_server, make_tls_files, postgres_bin_dir, throwaway_postgres, throwaway_redis
 from tests.support.services import free_port, missing
 

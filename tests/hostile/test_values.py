@@ -13,9 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connhub.core.fields import FieldKind, all_specs
+from connhub.core.records import InvalidValues
 from connhub.plugins.registry import Registry
-from connhub.services.hub import Hub, InvalidValues, instance_specs
-from connhub.storage.vault import SecretVault
+from connhub.services.hub import Hub
+from connhub.services.types import instance_specs
+from connhub.storage.vault import KeyringVault
 
 TYPES = ["redis", "postgres", "http", "mqtt", "smtp", "ssh", "github", "s3"]
 HOSTILE_CHARS = ["\x00", "\ud800", "\udfff", "\u202e", "\u200f", "\u05d0", "\u0627", "\ufeff", "🚀", "é", "\n",
@@ -98,7 +100,7 @@ def form_values(draw, forms):
 def hub( tmp_path_factory):
     from tests.support.keyrings import MemoryKeyring
 
-    hub = Hub(data_dir=tmp_path_factory.mktemp("data"), registry=_REGISTRY, vault=SecretVault(backend=MemoryKeyring()))
+    hub = Hub(data_dir=tmp_path_factory.mktemp("data"), registry=_REGISTRY, vault=KeyringVault(backend=MemoryKeyring()))
     yield hub
     hub.close()
 
@@ -110,10 +112,10 @@ def same(a, b) -> bool:
 
 
 def check(hub, type_name: str, values: dict, round_trip: bool) -> str:
-    entry = hub.entry(type_name)
+    entry = hub.types.entry(type_name)
     fields = {s.discriminator or s.key for s in all_specs(instance_specs(entry))}
     fields |= {s.key for s in all_specs(instance_specs(entry))}
-    errors = hub.validate(type_name, values)  # must not raise
+    errors = hub.types.validate(type_name, values)  # must not raise
     if errors:
         for key, message in errors.items():
             assert key in fields, (type_name, key, message)
@@ -124,14 +126,14 @@ def check(hub, type_name: str, values: dict, round_trip: bool) -> str:
         return "valid"
     name = f"hostile {uuid.uuid4().hex[:8]}"
     try:
-        record = hub.create(type_name, name, values)
+        record = hub.instances.create(type_name, name, values)
     except InvalidValues as exc:  # only a clear field error may stop a valid-looking value set here
         assert exc.errors and all(isinstance(m, str) and m.strip() for m in exc.errors.values()), exc.errors
         return "refused"
     try:
         again = hub.store.get(record.id)
-        secrets = hub.secrets_of(again)
-        split = hub.split(type_name, values)
+        secrets = hub.secrets.known(again)
+        split = hub.types.split(type_name, values)
         assert again.name == name
         assert again.config.keys() == split.config.keys(), (again.config.keys(), split.config.keys())
         for key, value in split.config.items():
@@ -143,7 +145,7 @@ def check(hub, type_name: str, values: dict, round_trip: bool) -> str:
             elif key in split.secrets:
                 assert split.secrets[key] == str(value)
     finally:
-        hub.delete(record.id)
+        hub.instances.delete(record.id)
     return "saved"
 
 
@@ -180,29 +182,29 @@ def test_hostile_values_reached_every_outcome():
 @pytest.mark.parametrize("secret", ["nul\x00inside", "\u202eRTL \u05d0\u05d1 \u0627\u0644", "🚀 émoji", "x" * 1_000_000],
                          ids=["nul", "rtl", "emoji", "1MB"])
 def test_hostile_secrets_round_trip_through_the_real_secret_service(secret_service_keyring, tmp_path, secret):
-    hub = Hub(data_dir=tmp_path / "data", registry=_REGISTRY, vault=SecretVault(backend=secret_service_keyring))
+    hub = Hub(data_dir=tmp_path / "data", registry=_REGISTRY, vault=KeyringVault(backend=secret_service_keyring))
     try:
-        record = hub.create("redis", "Hostile secret", {**BASELINE["redis"], "password": secret})
+        record = hub.instances.create("redis", "Hostile secret", {**BASELINE["redis"], "password": secret})
         try:
-            assert hub.secrets_of(hub.store.get(record.id)) == {"password": secret}
+            assert hub.secrets.known(hub.store.get(record.id)) == {"password": secret}
         finally:
-            hub.delete(record.id)
+            hub.instances.delete(record.id)
     finally:
         hub.close()
 
 
 def test_a_lone_surrogate_is_a_field_error_not_a_keyring_crash(secret_service_keyring, tmp_path):
     """The Secret Service cannot hold one (UTF-8 refuses it): the form says so before anything is stored."""
-    hub = Hub(data_dir=tmp_path / "data", registry=_REGISTRY, vault=SecretVault(backend=secret_service_keyring))
+    hub = Hub(data_dir=tmp_path / "data", registry=_REGISTRY, vault=KeyringVault(backend=secret_service_keyring))
     try:
         values = {**BASELINE["redis"], "password": "pw\ud800", "username": "\udfffme"}
         with pytest.raises(InvalidValues) as caught:
-            hub.create("redis", "Broken paste", values)
+            hub.instances.create("redis", "Broken paste", values)
         assert set(caught.value.errors) == {"password", "username"}
         assert all("not valid text" in m for m in caught.value.errors.values())
-        assert hub.instances() == []
+        assert hub.instances.list() == []
         with pytest.raises(InvalidValues) as caught:
-            hub.create("redis", "name \ud800", BASELINE["redis"])
+            hub.instances.create("redis", "name \ud800", BASELINE["redis"])
         assert "not valid text" in caught.value.errors["name"]
     finally:
         hub.close()

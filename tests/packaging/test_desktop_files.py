@@ -37,8 +37,8 @@ def test_desktop_file_starts_the_installed_command_with_the_installed_icon():
 
 
 def test_desktop_file_name_is_the_one_the_window_announces():
-    # gui/app.py: app.setDesktopFileName("connhub") (the Wayland app id, how docks find the icon).
-    app_py = (ROOT / "src" / "connhub" / "gui" / "app.py").read_text()
+    # gui/shell/app.py: app.setDesktopFileName("connhub") (the Wayland app id, how docks find the icon).
+    app_py = (ROOT / "src" / "connhub" / "gui" / "shell" / "app.py").read_text()
     announced = re.search(r'setDesktopFileName\("([^"]+)"\)', app_py).group(1)
     assert DESKTOP.name == f"{announced}.desktop"
     assert desktop_entry()["StartupWMClass"] == announced

@@ -11,9 +11,10 @@ import keyring.core
 import pytest
 from keyring.backends import fail, null
 
-from connhub import cli, frozen
+from connhub import frozen
+from connhub.cli import types as cli_types
 from connhub.services.hub import Hub
-from connhub.storage.vault import NO_KEYRING, SecretVault
+from connhub.storage.vault import NO_KEYRING, KeyringVault
 from tests.support.keyrings import MemoryKeyring
 
 
@@ -52,7 +53,7 @@ def test_frozen_names_the_platforms_keyring(frozen_app):
 def test_the_vault_uses_the_frozen_choice(frozen_app):
     chosen = MemoryKeyring()
     frozen_app.setattr(keyring.core, "load_keyring", lambda name: chosen)
-    vault = SecretVault()
+    vault = KeyringVault()
     assert vault.backend is chosen
     vault.store("id-1", {"password": "s3cret"})
     assert chosen.secrets_of() == {"id-1:password": "s3cret"}
@@ -65,7 +66,7 @@ def test_a_keyring_that_is_not_viable_falls_back_to_keyring_and_is_refused(froze
     frozen_app.setattr(keyring.core, "load_keyring", not_viable)
     frozen_app.setattr(keyring, "get_keyring", lambda: fail.Keyring())  # what a frozen keyring finds alone
     assert frozen.keyring_backend() is None
-    status = SecretVault().status()
+    status = KeyringVault().status()
     assert (status.usable, status.problem) == (False, NO_KEYRING)
 
 
@@ -79,13 +80,13 @@ def test_keyringrc_is_honoured_and_insecure_choices_are_still_refused(frozen_app
     write_keyringrc(tmp_path, "keyring.backends.null.Keyring")
     backend = frozen.keyring_backend()
     assert isinstance(backend, null.Keyring)
-    status = SecretVault().status()
+    status = KeyringVault().status()
     assert not status.usable and "discards secrets" in status.problem
 
 
 def test_a_plaintext_backend_from_keyringrc_is_refused(frozen_app, tmp_path):
     write_keyringrc(tmp_path, "tests.support.keyrings.PlaintextLikeKeyring")
-    vault = SecretVault()
+    vault = KeyringVault()
     assert not vault.status().usable
     assert "refuses" in vault.status().problem
 
@@ -94,12 +95,12 @@ def test_the_real_secret_service_is_picked_when_frozen(frozen_app, secret_servic
     from keyring.backends import SecretService
 
     assert isinstance(frozen.keyring_backend(), SecretService.Keyring)
-    assert SecretVault().status().usable
+    assert KeyringVault().status().usable
 
 
 def types(as_json: bool = False) -> int:
     """`connhub types` on a Hub of the test's data dir (cmd_types directly: no log handler is installed)."""
-    return cli.cmd_types(Hub(), argparse.Namespace(json=as_json))
+    return cli_types.cmd_types(Hub(), argparse.Namespace(json=as_json))
 
 
 def test_types_says_plugins_are_unsupported_when_frozen(frozen_app, capsys):

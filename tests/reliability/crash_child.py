@@ -18,10 +18,10 @@ import uuid
 
 def main() -> None:
     data_dir, token = sys.argv[1], sys.argv[2]
-    import connhub.storage.records as records
+    import connhub.core.records as records
     from connhub.plugins.registry import Registry
     from connhub.services.hub import Hub
-    from connhub.storage.vault import SecretVault
+    from connhub.storage.vault import KeyringVault
 
     def tagged_id() -> str:  # records' new instance ids → ids that start with the token
         return str(uuid.UUID(token + uuid.uuid4().hex[8:]))
@@ -32,13 +32,13 @@ def main() -> None:
         entry.integration()  # import the code (and its summary helpers) before forking
     # Warm everything once in the zygote (keyring's backend discovery, SQLAlchemy's statement cache) with one
     # round of each operation, so a worker is inside an operation within milliseconds of starting.
-    hub = Hub(data_dir=data_dir, registry=registry, vault=SecretVault())
+    hub = Hub(data_dir=data_dir, registry=registry, vault=KeyringVault())
     warm = random.Random(0)
-    while len(hub.instances()) < 3:
+    while len(hub.instances.list()) < 3:
         work(hub, warm, steps=1)
-    for record in hub.instances():
+    for record in hub.instances.list():
         work(hub, warm, steps=1, op="edit", record=record)
-        hub.delete(record.id)
+        hub.instances.delete(record.id)
     hub.store.engine.dispose()
 
     for line in sys.stdin:
@@ -47,7 +47,7 @@ def main() -> None:
         if pid == 0:
             try:
                 hub.store.engine.dispose(close=False)  # the zygote's pooled connections are not ours
-                hub.instances()  # the database is open: from here on, every moment is inside an operation
+                hub.instances.list()  # the database is open: from here on, every moment is inside an operation
                 print(f"ready {os.getpid()}", flush=True)
                 work(hub, random.Random(seed))
             except BaseException:  # the test only ever kills it: anything else is a failure to show
@@ -62,28 +62,28 @@ def work(hub, rng: random.Random, steps: int | None = None, op: str | None = Non
     n = 0
     while steps is None or n < steps:
         n += 1
-        rows = hub.instances()
+        rows = hub.instances.list()
         if op is None:
             op = "create" if len(rows) < 2 else rng.choice(["create", "edit", "edit", "delete"] if len(rows) < 5
                                                            else ["edit", "delete"])
         secret = uuid.uuid4().hex
         if op == "create":
             if rng.random() < 0.5:
-                hub.create("redis", f"r-{secret[:12]}", {"host": "127.0.0.1", "port": 6379, "password": secret})
+                hub.instances.create("redis", f"r-{secret[:12]}", {"host": "127.0.0.1", "port": 6379, "password": secret})
             else:
-                hub.create("http", f"h-{secret[:12]}", {"base_url": "http://127.0.0.1:9", "auth.method": "basic",
+                hub.instances.create("http", f"h-{secret[:12]}", {"base_url": "http://127.0.0.1:9", "auth.method": "basic",
                                                            "auth.username": "u", "auth.password": secret})
         elif op == "edit":
             record = record or rng.choice(rows)
             if record.type == "redis":
-                hub.update(record.id, {"host": "127.0.0.1", "port": 6379, "password": secret})
+                hub.instances.update(record.id, {"host": "127.0.0.1", "port": 6379, "password": secret})
             elif "auth.password" in record.secret_fields:
-                hub.update(record.id, {"base_url": "http://127.0.0.1:9", "auth.method": "bearer", "auth.token": secret})
+                hub.instances.update(record.id, {"base_url": "http://127.0.0.1:9", "auth.method": "bearer", "auth.token": secret})
             else:
-                hub.update(record.id, {"base_url": "http://127.0.0.1:9", "auth.method": "basic",
+                hub.instances.update(record.id, {"base_url": "http://127.0.0.1:9", "auth.method": "basic",
                                        "auth.username": "u", "auth.password": secret})
         else:
-            hub.delete(rng.choice(rows).id)
+            hub.instances.delete(rng.choice(rows).id)
         op = record = None
 
 

@@ -24,7 +24,7 @@ import pytest
 
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 
 TRIALS = int(os.environ.get("CONNHUB_CRASH_TRIALS", "100"))
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -55,7 +55,7 @@ def zygote(tmp_path):
 
 def test_sigkill_during_create_edit_delete_leaves_a_state_reconcile_repairs(zygote, secret_service_keyring, capsys):
     proc, data_dir, token = zygote
-    vault = SecretVault(backend=secret_service_keyring)
+    vault = KeyringVault(backend=secret_service_keyring)
     hub = Hub(data_dir=data_dir, registry=Registry.discover(plugins=False), vault=vault)
     rng = random.Random(int(os.environ.get("CONNHUB_CRASH_SEED", "6")))
     seen: Counter[str] = Counter()
@@ -86,14 +86,14 @@ def test_sigkill_during_create_edit_delete_leaves_a_state_reconcile_repairs(zygo
             known_orphans |= set(orphans)
             seen["trials interrupted mid-operation (journal note)"] += bool(interrupted)
             t0 = time.perf_counter()
-            report = hub.reconcile(check_missing=False)  # what the CLI runs; the listing check is tested apart
+            report = hub.secrets.reconcile(check_missing=False)  # what the CLI runs; the listing check is tested apart
             spent["reconcile"] += time.perf_counter() - t0
             seen["keyring items removed by reconcile"] += len(report.removed)
             missing, orphans = state(hub, token)
             if missing or orphans or hub.store.journal():
                 problems.append(f"trial {trial}: missing {missing}, orphans {orphans}, "
                                 f"journal {sorted(hub.store.journal())}")
-        seen["instances at the end"] = len(hub.instances())
+        seen["instances at the end"] = len(hub.instances.list())
     finally:
         leftovers = [u for u in vault.list_users() if u.startswith(token)]
         for user in leftovers:

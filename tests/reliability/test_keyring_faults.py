@@ -17,9 +17,9 @@ import pytest
 from keyring.backends import null
 
 from connhub.plugins.registry import Registry
-from connhub.services import reconcile
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault, VaultError
+from connhub.services.reconcile import settle
+from connhub.storage.vault import KeyringVault, VaultError
 from tests.support.keyrings import FailingKeyring, HangingKeyring, LockedKeyring, MemoryKeyring, PlaintextLikeKeyring
 
 VAULT_TIMEOUT = 0.3  # seconds; the app's default is 5
@@ -66,21 +66,21 @@ def test_the_hub_refuses_to_save_a_secret_and_writes_nothing(fault, tmp_path, _i
     name, backend, says = fault
     data_dir = tmp_path / "data"
     good = MemoryKeyring()
-    saved = Hub(data_dir=data_dir, registry=REGISTRY, vault=SecretVault(backend=good))
-    existing = saved.create("redis", "existing", redis_values("old-password"))
-    hub = Hub(data_dir=data_dir, registry=REGISTRY, vault=SecretVault(backend=backend, timeout=VAULT_TIMEOUT))
+    saved = Hub(data_dir=data_dir, registry=REGISTRY, vault=KeyringVault(backend=good))
+    existing = saved.instances.create("redis", "existing", redis_values("old-password"))
+    hub = Hub(data_dir=data_dir, registry=REGISTRY, vault=KeyringVault(backend=backend, timeout=VAULT_TIMEOUT))
     secret, edited = canary(), canary()
     try:
         with pytest.raises(VaultError, match=says):
-            hub.create("redis", "cache", redis_values(secret))
+            hub.instances.create("redis", "cache", redis_values(secret))
         with pytest.raises(VaultError, match=says):
-            hub.update(existing.id, redis_values(edited, host="10.0.0.9"))
+            hub.instances.update(existing.id, redis_values(edited, host="10.0.0.9"))
         with pytest.raises(VaultError, match=says):
-            hub.delete(existing.id)
+            hub.instances.delete(existing.id)
 
         # Not half created, not half edited, not half deleted.
-        assert [r.name for r in hub.instances()] == ["existing"]
-        assert hub.find("existing").config["host"] == "127.0.0.1"
+        assert [r.name for r in hub.instances.list()] == ["existing"]
+        assert hub.instances.find("existing").config["host"] == "127.0.0.1"
         assert good.secrets_of() == {f"{existing.id}:password": "old-password"}
         if name == "hanging":
             # The hung writes land after connhub gave up on them; their journal note lets the next start
@@ -89,7 +89,7 @@ def test_the_hub_refuses_to_save_a_secret_and_writes_nothing(fault, tmp_path, _i
             backend.release()
             time.sleep(0.2)
             for instance_id, entry in hub.store.journal().items():
-                reconcile.settle(hub, instance_id, entry["fields"])
+                settle(hub.store, hub.vault, instance_id, entry["fields"])
             assert secret not in backend.secrets_of().values()
         elif name == "locked":
             # Asked and refused: connhub cannot know whether a half-written item exists, so the note stays
@@ -147,7 +147,7 @@ def test_the_dialog_refuses_the_save_and_the_window_never_freezes(fault, qtbot, 
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QDialogButtonBox
 
-    from connhub.gui.instance_dialog import InstanceDialog
+    from connhub.gui.editor.instance_dialog import InstanceDialog
 
     name, backend, says = fault
     window = make_window(backend=backend)
@@ -178,7 +178,7 @@ def test_the_dialog_refuses_the_save_and_the_window_never_freezes(fault, qtbot, 
     assert box.windowTitle() == "Secrets not saved"
     assert says in box.text() and "Nothing was saved." in box.text()
     assert dialog.isVisible() and dialog.save_button.isEnabled()  # the user can switch to another keyring
-    assert window.hub.instances() == [] and window.model.rowCount() == 0
+    assert window.hub.instances.list() == [] and window.model.rowCount() == 0
     assert secret not in (box.text() + window.windowTitle() + dialog.windowTitle()
                           + window.statusBar().currentMessage())
     with capsys.disabled():
@@ -210,13 +210,13 @@ def test_the_banner_names_the_keyring_problem(fault, qtbot, qloop, make_window, 
 
     name, backend, _ = fault
     data_dir = tmp_path / "data"
-    seed = Hub(data_dir=data_dir, registry=REGISTRY, vault=SecretVault(backend=MemoryKeyring()))
-    seed.create("redis", "existing", redis_values("pw"))
+    seed = Hub(data_dir=data_dir, registry=REGISTRY, vault=KeyringVault(backend=MemoryKeyring()))
+    seed.instances.create("redis", "existing", redis_values("pw"))
     seed.close()
     window = make_window(data_dir=data_dir, backend=backend)
     window.hub.vault.timeout = VAULT_TIMEOUT
     settle(qtbot, qloop)
     assert window.banner.isVisibleTo(window)
     assert window.banner.text().startswith("⚠ ") and BANNERS[name] in window.banner.text()
-    assert [r.name for r in window.hub.instances()] == ["existing"]  # a keyring problem loses nothing
-    assert window.hub.find("existing").secret_fields == ["password"]
+    assert [r.name for r in window.hub.instances.list()] == ["existing"]  # a keyring problem loses nothing
+    assert window.hub.instances.find("existing").secret_fields == ["password"]

@@ -10,9 +10,8 @@ import sys
 import time
 
 from connhub.plugins.registry import Registry
-from connhub.services import reconcile
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.support.keyrings import MemoryKeyring
 
 REGISTRY = Registry.discover(plugins=False)
@@ -25,7 +24,7 @@ def dead_pid() -> int:
 
 
 def make_hub(data_dir, backend) -> Hub:
-    return Hub(data_dir=data_dir, registry=REGISTRY, vault=SecretVault(backend=backend))
+    return Hub(data_dir=data_dir, registry=REGISTRY, vault=KeyringVault(backend=backend))
 
 
 def orphan(hub: Hub, backend: MemoryKeyring, pid: int) -> str:
@@ -41,14 +40,14 @@ def test_a_dead_processes_note_is_settled_and_a_live_ones_kept(tmp_path):
     backend = MemoryKeyring()
     hub = make_hub(tmp_path / "data", backend)
     try:
-        kept = hub.create("redis", "kept", {"host": "h", "port": 6379, "password": "pw"})
+        kept = hub.instances.create("redis", "kept", {"host": "h", "port": 6379, "password": "pw"})
         stranded = orphan(hub, backend, os.getppid())  # alive: its operation may still finish
-        assert hub.reconcile().settled == []
+        assert hub.secrets.reconcile().settled == []
         assert f"{stranded}:password" in backend.secrets_of()
 
         hub.store.journal_clear(stranded)
         stranded = orphan(hub, backend, dead_pid())
-        report = hub.reconcile()
+        report = hub.secrets.reconcile()
         assert report.settled == [stranded] and report.removed == [f"{stranded}:password"]
         assert backend.secrets_of() == {f"{kept.id}:password": "pw"}  # the claimed one stays
         assert hub.store.journal() == {}
@@ -62,8 +61,8 @@ def test_items_of_another_database_sharing_the_keyring_are_left_alone(tmp_path):
     backend = MemoryKeyring()
     work, personal = make_hub(tmp_path / "work", backend), make_hub(tmp_path / "personal", backend)
     try:
-        mine = personal.create("redis", "mine", {"host": "h", "port": 6379, "password": "personal-pw"})
-        report = work.reconcile()
+        mine = personal.instances.create("redis", "mine", {"host": "h", "port": 6379, "password": "personal-pw"})
+        report = work.secrets.reconcile()
         assert report.removed == [] and backend.secrets_of() == {f"{mine.id}:password": "personal-pw"}
     finally:
         work.close()
@@ -75,8 +74,8 @@ def test_a_secret_the_keyring_lost_is_marked_and_shown(qtbot, qloop, make_window
 
     data_dir = tmp_path / "data"
     hub = make_hub(data_dir, secret_service_keyring)
-    lost = hub.create("redis", "lost", {"host": "h", "port": 6379, "password": "pw"})
-    fine = hub.create("redis", "fine", {"host": "h", "port": 6379, "password": "pw2"})
+    lost = hub.instances.create("redis", "lost", {"host": "h", "port": 6379, "password": "pw"})
+    fine = hub.instances.create("redis", "fine", {"host": "h", "port": 6379, "password": "pw2"})
     secret_service_keyring.delete_password("connhub", f"{lost.id}:password")  # someone cleaned the keyring
     hub.close()
     try:
@@ -84,13 +83,13 @@ def test_a_secret_the_keyring_lost_is_marked_and_shown(qtbot, qloop, make_window
         settle(qtbot, qloop)
         assert window.banner.isVisibleTo(window)
         assert "no longer has the saved secrets of: lost (password)" in window.banner.text()
-        record = window.hub.find("lost")
+        record = window.hub.instances.find("lost")
         assert record.secret_fields == [] and record.status == "failing"  # the edit form asks for it again
         assert "edit the connection to enter it again" in record.last_message
-        assert window.hub.find("fine").secret_fields == ["password"]
-        assert window.hub.reconcile().missing == {}  # marked once
+        assert window.hub.instances.find("fine").secret_fields == ["password"]
+        assert window.hub.secrets.reconcile().missing == {}  # marked once
     finally:
-        SecretVault(backend=secret_service_keyring).delete(fine.id, ["password"])
+        KeyringVault(backend=secret_service_keyring).delete(fine.id, ["password"])
 
 
 def test_the_cli_settles_a_dead_processes_note(tmp_path, secret_service_keyring):
@@ -108,7 +107,7 @@ def test_the_cli_settles_a_dead_processes_note(tmp_path, secret_service_keyring)
         assert secret_service_keyring.get_password("connhub", f"{instance_id}:password") is None
         assert hub.store.journal() == {}
     finally:
-        SecretVault(backend=secret_service_keyring).delete(instance_id, ["password"])
+        KeyringVault(backend=secret_service_keyring).delete(instance_id, ["password"])
         hub.close()
 
 
@@ -117,6 +116,6 @@ def test_reconcile_with_nothing_to_do_makes_no_keyring_call(tmp_path):
     hub = make_hub(tmp_path / "data", backend)
     try:
         hub.store.list()
-        assert reconcile.reconcile(hub).settled == [] and backend.calls == []
+        assert hub.secrets.reconcile().settled == [] and backend.calls == []
     finally:
         hub.close()

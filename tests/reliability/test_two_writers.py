@@ -16,11 +16,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
-from connhub.gui.instance_dialog import InstanceDialog
+from connhub.gui.editor.instance_dialog import InstanceDialog
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
 from connhub.storage.repository import InstanceNotFound
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.gui.helpers import settle
 from tests.support.services import free_port
 
@@ -35,7 +35,7 @@ def cli(data_dir, *args: str, env: dict | None = None) -> subprocess.Popen:
 
 
 def open_editor(qtbot, qloop, window, name: str):
-    record = window.hub.find(name)
+    record = window.hub.instances.find(name)
     task = qloop.create_task(window.edit_flow(record))
     qtbot.waitUntil(lambda: isinstance(window.active_dialog, InstanceDialog) and window.active_dialog.isVisible())
     return task, window.active_dialog
@@ -57,7 +57,7 @@ def error_box(dialog):
 def cleanup_keyring(secret_service_keyring):
     ids: list[str] = []
     yield ids
-    vault = SecretVault(backend=secret_service_keyring)
+    vault = KeyringVault(backend=secret_service_keyring)
     for instance_id in ids:
         vault.delete(instance_id, ["password"])
 
@@ -69,7 +69,7 @@ def test_the_window_and_cli_processes_write_at_once_and_nothing_is_lost(qtbot, q
     window = make_window(data_dir=data_dir, backend=secret_service_keyring)
     hub = window.hub
     for name in ("shared", "doomed", "quiet"):
-        cleanup_keyring.append(hub.create("redis", name, {"host": "127.0.0.1", "port": closed,
+        cleanup_keyring.append(hub.instances.create("redis", name, {"host": "127.0.0.1", "port": closed,
                                                           "password": f"pw-{uuid.uuid4().hex}"}).id)
     window.reload()
 
@@ -104,18 +104,18 @@ def test_the_window_and_cli_processes_write_at_once_and_nothing_is_lost(qtbot, q
         assert "locked" not in (out + err).lower() and "Traceback" not in err, (label, err)
         assert code == (1 if label.startswith("test") else 0), (label, code, err)
 
-    fresh = Hub(data_dir=data_dir, registry=REGISTRY, vault=SecretVault(backend=secret_service_keyring))
+    fresh = Hub(data_dir=data_dir, registry=REGISTRY, vault=KeyringVault(backend=secret_service_keyring))
     try:
-        names = sorted(r.name for r in fresh.instances())
-        cleanup_keyring.extend(r.id for r in fresh.instances())
+        names = sorted(r.name for r in fresh.instances.list())
+        cleanup_keyring.extend(r.id for r in fresh.instances.list())
         assert names == ["cli-0", "cli-1", "quiet", "shared"]
-        shared = fresh.find("shared")
+        shared = fresh.instances.find("shared")
         assert shared.config["host"] == hosts[-1]  # the window's last edit
-        assert fresh.find("quiet").config["host"] == "10.9.9.9"
-        assert len(fresh.history(shared.id)) == 2 and shared.error_count == 2  # every CLI result, counted
+        assert fresh.instances.find("quiet").config["host"] == "10.9.9.9"
+        assert len(fresh.prober.history(shared.id)) == 2 and shared.error_count == 2  # every CLI result, counted
         assert shared.status == "failing"
-        assert fresh.secrets_of(fresh.find("cli-1")) == {"password": "pw-cli-1"}
-        assert fresh.secrets_of(shared)["password"].startswith("pw-")
+        assert fresh.secrets.known(fresh.instances.find("cli-1")) == {"password": "pw-cli-1"}
+        assert fresh.secrets.known(shared)["password"].startswith("pw-")
         assert fresh.store.journal() == {}
     finally:
         fresh.close()
@@ -125,15 +125,15 @@ def test_an_edit_from_a_stale_editor_is_not_lost_silently(qtbot, qloop, make_win
                                                           secret_service_keyring, cleanup_keyring):
     data_dir = tmp_path / "data"
     window = make_window(data_dir=data_dir, backend=secret_service_keyring)
-    record = window.hub.create("redis", "shared", {"host": "127.0.0.1", "port": 6379, "password": "pw"})
+    record = window.hub.instances.create("redis", "shared", {"host": "127.0.0.1", "port": 6379, "password": "pw"})
     cleanup_keyring.append(record.id)
     window.reload()
 
     task, dialog = open_editor(qtbot, qloop, window, "shared")
     set_host(qtbot, dialog, "10.0.0.1")
-    other = Hub(data_dir=data_dir, registry=REGISTRY, vault=SecretVault(backend=secret_service_keyring))
+    other = Hub(data_dir=data_dir, registry=REGISTRY, vault=KeyringVault(backend=secret_service_keyring))
     try:  # another process (a second window, say) saves the same instance meanwhile
-        other.update(record.id, {"host": "10.0.0.2", "port": 6379})
+        other.instances.update(record.id, {"host": "10.0.0.2", "port": 6379})
     finally:
         other.close()
 
@@ -141,21 +141,21 @@ def test_an_edit_from_a_stale_editor_is_not_lost_silently(qtbot, qloop, make_win
     qtbot.waitUntil(lambda: error_box(dialog) is not None, timeout=10_000)
     box = error_box(dialog)
     assert box.windowTitle() == "Changed elsewhere" and "'shared' was changed elsewhere" in box.text()
-    assert window.hub.find("shared").config["host"] == "10.0.0.2"  # the other save is intact
+    assert window.hub.instances.find("shared").config["host"] == "10.0.0.2"  # the other save is intact
     box.accept()
     # Told, the user saves again: now theirs replaces it, knowingly.
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(task.done, timeout=10_000)
     assert task.result().config["host"] == "10.0.0.1"
-    assert window.hub.find("shared").config["host"] == "10.0.0.1"
-    assert window.hub.secrets_of(window.hub.find("shared")) == {"password": "pw"}
+    assert window.hub.instances.find("shared").config["host"] == "10.0.0.1"
+    assert window.hub.secrets.known(window.hub.instances.find("shared")) == {"password": "pw"}
 
 
 def test_saving_an_instance_the_cli_removed_says_so(qtbot, qloop, make_window, tmp_path, secret_service_keyring,
                                                    cleanup_keyring):
     data_dir = tmp_path / "data"
     window = make_window(data_dir=data_dir, backend=secret_service_keyring)
-    record = window.hub.create("redis", "gone", {"host": "127.0.0.1", "port": 6379, "password": "pw"})
+    record = window.hub.instances.create("redis", "gone", {"host": "127.0.0.1", "port": 6379, "password": "pw"})
     cleanup_keyring.append(record.id)
     window.reload()
     task, dialog = open_editor(qtbot, qloop, window, "gone")
@@ -167,7 +167,7 @@ def test_saving_an_instance_the_cli_removed_says_so(qtbot, qloop, make_window, t
     qtbot.waitUntil(lambda: error_box(dialog) is not None, timeout=10_000)
     assert "was deleted elsewhere" in error_box(dialog).text()
     with pytest.raises(InstanceNotFound):
-        window.hub.find("gone")  # not brought back
+        window.hub.instances.find("gone")  # not brought back
     error_box(dialog).accept()
     dialog.reject()
     qtbot.waitUntil(task.done, timeout=5000)

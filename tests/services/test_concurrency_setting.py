@@ -6,7 +6,7 @@ import pytest
 
 from connhub.plugins.registry import Registry
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def make_hub(tmp_path, memory_keyring):
 
     def make() -> Hub:
         hub = Hub(data_dir=tmp_path / "data", registry=Registry.discover(plugins=False),
-                  vault=SecretVault(backend=memory_keyring))
+                  vault=KeyringVault(backend=memory_keyring))
         made.append(hub)
         return hub
 
@@ -26,25 +26,25 @@ def make_hub(tmp_path, memory_keyring):
 
 def test_default_round_trip_and_persistence(make_hub):
     hub = make_hub()
-    assert hub.concurrency == 8
-    hub.set_concurrency(3)
-    assert hub.concurrency == 3
-    assert make_hub().concurrency == 3  # another process sees it
+    assert hub.settings.concurrency == 8
+    hub.settings.set_concurrency(3)
+    assert hub.settings.concurrency == 3
+    assert make_hub().settings.concurrency == 3  # another process sees it
     for good in (1, 64):
-        hub.set_concurrency(good)
-        assert hub.concurrency == good
+        hub.settings.set_concurrency(good)
+        assert hub.settings.concurrency == good
 
 
 @pytest.mark.parametrize("bad", [0, 65, -1, "8", True, 2.5, None])
 def test_out_of_range_or_not_a_whole_number_is_refused(make_hub, bad):
     hub = make_hub()
     with pytest.raises(ValueError, match="whole number from 1 to 64"):
-        hub.set_concurrency(bad)
-    assert hub.concurrency == 8
+        hub.settings.set_concurrency(bad)
+    assert hub.settings.concurrency == 8
 
 
 @pytest.mark.parametrize(("stored", "read"), [("500", 64), ("0", 1), ("lots", 8), ("", 8)])
 def test_a_hand_edited_value_falls_back_inside_the_range(make_hub, stored, read):
     hub = make_hub()
     hub.store.set_setting("concurrency", stored)
-    assert hub.concurrency == read
+    assert hub.settings.concurrency == read

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connhub.core.records import InvalidValues
 from connhub.plugins.registry import Registry
-from connhub.services.hub import Hub, InvalidValues
+from connhub.services.hub import Hub
 from connhub.services.monitor import Monitor, StatusChange, next_delay
 from connhub.storage.repository import InstanceRecord
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.support.servers import http_server, throwaway_redis
 from tests.support.services import free_port, require_binary
 
@@ -48,14 +49,14 @@ class FakeClock:
 @pytest.fixture
 def hub(tmp_path, memory_keyring):
     hub = Hub(data_dir=tmp_path / "data", registry=Registry.discover(plugins=False),
-              vault=SecretVault(backend=memory_keyring))
+              vault=KeyringVault(backend=memory_keyring))
     yield hub
     hub.close()
 
 
 def redis_at(hub: Hub, name: str, port: int, interval: int = 15, on: bool = True) -> InstanceRecord:
-    record = hub.create("redis", name, {"host": "127.0.0.1", "port": port})
-    return hub.set_monitoring(record.id, on, interval)
+    record = hub.instances.create("redis", name, {"host": "127.0.0.1", "port": port})
+    return hub.instances.set_monitoring(record.id, on, interval)
 
 
 # --- schedule ----------------------------------------------------------------------------------------------
@@ -73,11 +74,11 @@ def test_set_monitoring_validates_the_interval_and_makes_the_instance_due(hub):
     assert (record.monitor_enabled, record.monitor_interval_min, record.monitor_next_run_at) == (True, 5, None)
     for bad in (0, 1441, -3, 2.5, True, "10"):
         with pytest.raises(InvalidValues) as caught:
-            hub.set_monitoring(record.id, True, bad)
+            hub.instances.set_monitoring(record.id, True, bad)
         assert "1 to 1440" in caught.value.errors["interval"]
-    off = hub.set_monitoring(record.id, False)
+    off = hub.instances.set_monitoring(record.id, False)
     assert (off.monitor_enabled, off.monitor_interval_min) == (False, 5)
-    assert hub.find("cache").monitor_enabled is False
+    assert hub.instances.find("cache").monitor_enabled is False
 
 
 def test_due_picks_enabled_instances_whose_time_has_come_and_skips_what_cannot_run(hub, caplog):
@@ -94,17 +95,18 @@ def test_due_picks_enabled_instances_whose_time_has_come_and_skips_what_cannot_r
     hub.store.update(asked)
     hub.store.update_monitoring(asked.id, monitor_enabled=True)
 
-    monitor = Monitor(hub, clock=FakeClock())
+    monitor = Monitor(hub.instances, hub.prober, clock=FakeClock())
     with caplog.at_level("INFO", logger="connhub.monitor"):
-        assert {r.name for r in monitor.due(hub.instances())} == {"never-run", "past"}
-        monitor.due(hub.instances())  # a second pass logs nothing new
+        assert {r.name for r in monitor.due(hub.instances.list())} == {"never-run", "past"}
+        monitor.due(hub.instances.list())  # a second pass logs nothing new
     skipped = [r.getMessage() for r in caplog.records if "skips" in r.getMessage()]
     assert sorted(skipped) == sorted([
         f"monitor skips instance {gone.id}: its type 'uninstalled' is not installed",
         f"monitor skips instance {asked.id}: its secrets are asked every time and none is in memory"])
-    ready = Monitor(hub, clock=FakeClock(), session_secrets_ready=lambda r: r.id == asked.id)
-    assert {r.name for r in ready.due(hub.instances())} == {"never-run", "past", "asked"}
-    assert off.id not in {r.id for r in ready.due(hub.instances(), T0 + timedelta(days=9))}
+    hub.secrets.remember(asked.id, {"password": "given this session"})  # typed into the window's prompt
+    ready = Monitor(hub.instances, hub.prober, clock=FakeClock())
+    assert {r.name for r in ready.due(hub.instances.list())} == {"never-run", "past", "asked"}
+    assert off.id not in {r.id for r in ready.due(hub.instances.list(), T0 + timedelta(days=9))}
 
 
 def test_an_instance_of_a_disabled_type_is_skipped_with_a_log_line(tmp_path, memory_keyring, caplog):
@@ -113,14 +115,14 @@ def test_an_instance_of_a_disabled_type_is_skipped_with_a_log_line(tmp_path, mem
     (folder / "manifest.json").write_text(json.dumps({"manifest_version": 1, "type": "half_done", "name": "Half",
                                                       "group": "nowhere", "icon": "icon.svg"}))
     hub = Hub(data_dir=tmp_path / "data", registry=Registry.from_folders([folder]),
-              vault=SecretVault(backend=memory_keyring))
+              vault=KeyringVault(backend=memory_keyring))
     try:
         record = hub.store.add(InstanceRecord(name="broken", type="half_done", monitor_enabled=True))
-        monitor = Monitor(hub, clock=FakeClock())
+        monitor = Monitor(hub.instances, hub.prober, clock=FakeClock())
         with caplog.at_level("INFO", logger="connhub.monitor"):
             assert asyncio.run(monitor.run_once()) == []
         assert f"monitor skips instance {record.id}: its type 'half_done' is disabled" in caplog.text
-        assert hub.find("broken").status == "untested" and hub.history(record.id) == []
+        assert hub.instances.find("broken").status == "untested" and hub.prober.history(record.id) == []
     finally:
         hub.close()
 
@@ -129,12 +131,12 @@ def test_failures_back_off_and_a_pass_resets_the_interval(hub):
     port = free_port()
     record = redis_at(hub, "flaky", port, interval=10)
     clock = FakeClock()
-    monitor = Monitor(hub, clock=clock, timeout=3)
+    monitor = Monitor(hub.instances, hub.prober, clock=clock, timeout=3)
 
     def run_at(minute: int) -> InstanceRecord:
         clock.t = T0 + timedelta(minutes=minute)
         asyncio.run(monitor.run_once())
-        return hub.find("flaky")
+        return hub.instances.find("flaky")
 
     expected_next = {0: 10, 10: 30, 30: 70, 70: 150, 150: 230}  # 10, 20, 40, 80, 80 minutes of back-off
     for minute, next_minute in expected_next.items():
@@ -146,7 +148,7 @@ def test_failures_back_off_and_a_pass_resets_the_interval(hub):
         back = run_at(230)
     assert (back.status, back.error_count) == ("ok", 0)
     assert back.monitor_next_run_at == T0 + timedelta(minutes=240)  # the plain interval again
-    assert len(hub.history(record.id)) == 6
+    assert len(hub.prober.history(record.id)) == 6
 
 
 def test_real_server_stopped_and_started_gives_failing_ok_failing(hub):
@@ -154,7 +156,7 @@ def test_real_server_stopped_and_started_gives_failing_ok_failing(hub):
     port = free_port()
     redis_at(hub, "cache", port, interval=1)
     clock = FakeClock()
-    monitor = Monitor(hub, clock=clock, timeout=3)
+    monitor = Monitor(hub.instances, hub.prober, clock=clock, timeout=3)
     seen: list[StatusChange] = []
     monitor.subscribe(seen.append)
 
@@ -192,9 +194,9 @@ def test_at_most_n_tests_run_at_once_counted_by_a_real_server(hub):
 
     with http_server(slow) as api:
         for i in range(6):
-            record = hub.create("http", f"api{i}", {"base_url": api.url, "auth.method": "none"})
-            hub.set_monitoring(record.id, True, 5)
-        changes = asyncio.run(Monitor(hub, clock=FakeClock(), concurrency=2, timeout=5).run_once())
+            record = hub.instances.create("http", f"api{i}", {"base_url": api.url, "auth.method": "none"})
+            hub.instances.set_monitoring(record.id, True, 5)
+        changes = asyncio.run(Monitor(hub.instances, hub.prober, clock=FakeClock(), concurrency=2, timeout=5).run_once())
     assert peak[0] == 2
     assert len(api.requests) == 6
     assert sorted(c.instance.name for c in changes) == [f"api{i}" for i in range(6)]
@@ -204,7 +206,7 @@ def test_at_most_n_tests_run_at_once_counted_by_a_real_server(hub):
 def test_subscribers_as_callbacks_and_async_iterator_and_a_broken_one_does_not_stop_them(hub):
     redis_at(hub, "a", free_port())
     redis_at(hub, "b", free_port())
-    monitor = Monitor(hub, clock=FakeClock(), timeout=3)
+    monitor = Monitor(hub.instances, hub.prober, clock=FakeClock(), timeout=3)
     called, awaited = [], []
 
     def broken(change):
@@ -242,7 +244,7 @@ def test_subscribers_as_callbacks_and_async_iterator_and_a_broken_one_does_not_s
 def test_run_forever_sleeps_until_the_next_run_with_backoff(hub):
     record = redis_at(hub, "down", free_port(), interval=1)
     clock = FakeClock(stop_at=T0 + timedelta(minutes=15, seconds=1))
-    monitor = Monitor(hub, clock=clock, timeout=3)
+    monitor = Monitor(hub.instances, hub.prober, clock=clock, timeout=3)
 
     async def scenario():
         task = asyncio.ensure_future(monitor.run_forever())
@@ -253,14 +255,14 @@ def test_run_forever_sleeps_until_the_next_run_with_backoff(hub):
             await task
 
     asyncio.run(scenario())
-    assert len(hub.history(record.id)) == 5  # at 0, 1, 3, 7 and 15 minutes (1, 2, 4, 8 min apart)
+    assert len(hub.prober.history(record.id)) == 5  # at 0, 1, 3, 7 and 15 minutes (1, 2, 4, 8 min apart)
     assert max(clock.sleeps) == 30  # never idle longer than MAX_IDLE, to notice changed settings
-    assert hub.find("down").monitor_next_run_at == T0 + timedelta(minutes=23)
+    assert hub.instances.find("down").monitor_next_run_at == T0 + timedelta(minutes=23)
 
 
 def test_wake_looks_again_at_once(hub):
     clock = FakeClock()
-    monitor = Monitor(hub, clock=clock, timeout=3)
+    monitor = Monitor(hub.instances, hub.prober, clock=clock, timeout=3)
 
     async def scenario():
         task = asyncio.ensure_future(monitor.run_forever())
@@ -269,25 +271,25 @@ def test_wake_looks_again_at_once(hub):
         record = redis_at(hub, "new", free_port())
         monitor.wake()
         for _ in range(200):
-            if hub.history(record.id):
+            if hub.prober.history(record.id):
                 break
             await asyncio.sleep(0.02)
         task.cancel()
         return slept
 
     assert asyncio.run(scenario()) >= 1
-    assert hub.find("new").status == "failing"
+    assert hub.instances.find("new").status == "failing"
 
 
 def test_an_interval_override_keeps_the_schedule_in_memory(hub):
     record = redis_at(hub, "cache", free_port(), interval=60)
     clock = FakeClock()
-    monitor = Monitor(hub, clock=clock, interval=5, timeout=3)
+    monitor = Monitor(hub.instances, hub.prober, clock=clock, interval=5, timeout=3)
     asyncio.run(monitor.run_once())
-    assert hub.find("cache").monitor_next_run_at is None  # the window's own schedule is left alone
-    assert monitor.next_run_of(hub.find("cache")) == T0 + timedelta(seconds=5)
+    assert hub.instances.find("cache").monitor_next_run_at is None  # the window's own schedule is left alone
+    assert monitor.next_run_of(hub.instances.find("cache")) == T0 + timedelta(seconds=5)
     clock.advance(seconds=5)
-    assert [r.id for r in monitor.due(hub.instances())] == [record.id]
-    everything = Monitor(hub, clock=clock, interval=5, select=lambda r: True)
+    assert [r.id for r in monitor.due(hub.instances.list())] == [record.id]
+    everything = Monitor(hub.instances, hub.prober, clock=clock, interval=5, select=lambda r: True)
     off = redis_at(hub, "off", free_port(), on=False)
-    assert off.id in {r.id for r in everything.due(hub.instances())}
+    assert off.id in {r.id for r in everything.due(hub.instances.list())}

@@ -27,7 +27,7 @@ from connhub.core.oauth import (
 from connhub.plugins.registry import Registry
 from connhub.services import oauth as oauth_service
 from connhub.services.hub import Hub
-from connhub.storage.vault import SecretVault
+from connhub.storage.vault import KeyringVault
 from tests.services.oauth_server import fake_provider, play_browser
 
 TOKEN_FIELDS = ("oauth_access_token", "oauth_refresh_token", "oauth_expires_at")
@@ -46,8 +46,8 @@ def provider():
 
 @pytest.fixture
 def hub(tmp_path, registry, memory_keyring, provider) -> Hub:
-    hub = Hub(data_dir=tmp_path / "data", registry=registry, vault=SecretVault(backend=memory_keyring))
-    hub.set_app_settings("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
+    hub = Hub(data_dir=tmp_path / "data", registry=registry, vault=KeyringVault(backend=memory_keyring))
+    hub.app_config.save("gitlab", {"cfg:oauth_client_id": provider.client.client_id,
                                     "cfg:oauth_client_secret": provider.client.client_secret})
     yield hub
     hub.close()
@@ -72,7 +72,7 @@ def values(provider) -> dict:
 
 
 async def sign_in(hub, provider, browser, timeout=10.0):
-    return await oauth_service.sign_in_values(hub, "gitlab", values(provider), browser, timeout=timeout)
+    return await hub.oauth.sign_in_values("gitlab", values(provider), browser, timeout=timeout)
 
 
 def all_secret_text(memory_keyring) -> str:
@@ -193,13 +193,13 @@ def test_sign_in_creates_an_instance_that_tests_ok(hub, provider, memory_keyring
     assert s256_challenge(sent["code_verifier"]) == query["code_challenge"][0]
     assert sent["code_verifier"] not in browser.urls[0]
 
-    record = hub.create("gitlab", "work", {**values(provider), **tokens})
+    record = hub.instances.create("gitlab", "work", {**values(provider), **tokens})
     assert set(TOKEN_FIELDS) <= set(record.secret_fields)
-    result = asyncio.run(hub.test_instance(record, timeout=5))
+    result = asyncio.run(hub.prober.test_instance(record, timeout=5))
     assert result.ok, result.message
     assert result.details["user"] == "jsmith"
     assert provider.api_tokens_seen[-1] == issued.access_token  # sent as a bearer token, not PRIVATE-TOKEN
-    assert not hub.find("work").needs_reauth
+    assert not hub.instances.find("work").needs_reauth
 
 
 def test_state_mismatch_is_refused_and_nothing_is_stored(hub, provider, memory_keyring):
@@ -207,7 +207,7 @@ def test_state_mismatch_is_refused_and_nothing_is_stored(hub, provider, memory_k
 
     async def scenario():
         with pytest.raises(OAuthError) as caught:
-            await sign_in(hub, provider, browser)
+            await sign_in(hub, provider, browser, timeout=1.5)
         return caught.value, await browser.answer
 
     error, page = asyncio.run(scenario())
@@ -216,6 +216,24 @@ def test_state_mismatch_is_refused_and_nothing_is_stored(hub, provider, memory_k
     assert page.status_code == 400 and "ignored" in page.text  # the browser tab says so too
     assert provider.token_requests == []  # the code was never exchanged
     assert not [k for k in memory_keyring.secrets_of() if "oauth" in k and "cfg:" not in k]
+
+
+def test_a_wrong_state_callback_is_ignored_and_the_right_one_still_signs_in():
+    """The page of a refused callback says it "was ignored": the sign-in goes on waiting for its own answer."""
+    async def scenario():
+        listener = LoopbackListener("the-right-state")
+        redirect = await listener.start()
+        waiting = asyncio.create_task(listener.wait(5))
+        async with httpx.AsyncClient() as browser:
+            stale = await browser.get(redirect, params={"code": "stale", "state": "another-sign-in"})
+            assert not waiting.done()
+            fresh = await browser.get(redirect, params={"code": "fresh", "state": "the-right-state"})
+        return stale, fresh, await waiting, listener.listening
+
+    stale, fresh, params, listening = asyncio.run(scenario())
+    assert stale.status_code == 400 and "ignored" in stale.text
+    assert fresh.status_code == 200 and params["code"] == "fresh"
+    assert not listening
 
 
 def test_denied_consent_is_reported(hub, provider):
@@ -244,7 +262,7 @@ def test_wrong_verifier_is_refused_by_the_token_endpoint(hub, provider, monkeypa
 
 
 def test_missing_client_id_points_to_settings(hub, provider):
-    hub.set_app_settings("gitlab", {}, unset=["cfg:oauth_client_id"])
+    hub.app_config.save("gitlab", {}, unset=["cfg:oauth_client_id"])
     with pytest.raises(OAuthError) as caught:
         asyncio.run(sign_in(hub, provider, Browser(follow=False)))
     assert caught.value.kind == "not_configured"
@@ -255,7 +273,7 @@ def test_missing_client_id_points_to_settings(hub, provider):
 
 def signed_in_instance(hub, provider) -> tuple:
     tokens = asyncio.run(sign_in(hub, provider, Browser()))
-    return hub.create("gitlab", "work", {**values(provider), **tokens}), tokens
+    return hub.instances.create("gitlab", "work", {**values(provider), **tokens}), tokens
 
 
 def test_expired_token_is_refreshed_before_a_test(hub, provider, memory_keyring):
@@ -263,15 +281,15 @@ def test_expired_token_is_refreshed_before_a_test(hub, provider, memory_keyring)
     provider.expire_all()  # the provider no longer takes the old access token…
     memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")  # …and connhub knows it
 
-    result = asyncio.run(hub.test_instance(hub.find("work"), timeout=5))
+    result = asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5))
     assert result.ok, result.message
-    new = hub.secrets_of(hub.find("work"))
+    new = hub.secrets.known(hub.instances.find("work"))
     assert new["oauth_access_token"] != old["oauth_access_token"]
     assert new["oauth_access_token"] == provider.tokens[-1].access_token == provider.api_tokens_seen[-1]
     assert new["oauth_refresh_token"] != old["oauth_refresh_token"]  # rotated, the old one revoked
     assert float(new["oauth_expires_at"]) > 1000
     assert provider.token_requests[-1]["grant_type"] == "refresh_token"
-    assert not hub.find("work").needs_reauth
+    assert not hub.instances.find("work").needs_reauth
 
 
 def test_testing_an_edit_form_refreshes_the_saved_sign_in(hub, provider, memory_keyring):
@@ -279,15 +297,44 @@ def test_testing_an_edit_form_refreshes_the_saved_sign_in(hub, provider, memory_
     record, old = signed_in_instance(hub, provider)
     provider.expire_all()
     memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
-    result = asyncio.run(hub.test_values("gitlab", values(provider), timeout=5, saved_from=hub.find("work")))
+    result = asyncio.run(hub.prober.test_values("gitlab", values(provider), timeout=5, saved_from=hub.instances.find("work")))
     assert result.ok, result.message
-    assert hub.secrets_of(hub.find("work"))["oauth_access_token"] == provider.api_tokens_seen[-1]
+    assert hub.secrets.known(hub.instances.find("work"))["oauth_access_token"] == provider.api_tokens_seen[-1]
     assert provider.api_tokens_seen[-1] != old["oauth_access_token"]
+
+
+def test_an_ask_every_time_instance_refreshes_in_memory_and_keeps_nothing_in_the_keyring(hub, provider,
+                                                                                         memory_keyring):
+    """"Ask every time" keeps no secret in the keyring: a refreshed token must stay in this session's memory too,
+    and the next test must use it (not the stale one it replaced)."""
+    tokens = asyncio.run(sign_in(hub, provider, Browser()))
+    record = hub.instances.create("gitlab", "work", {**values(provider), **tokens}, secret_mode="session")
+
+    def kept_for_the_instance() -> list[str]:
+        return [user for user in memory_keyring.secrets_of() if user.startswith(record.id)]
+
+    assert kept_for_the_instance() == []
+    hub.secrets.remember(record.id, {**tokens, "oauth_expires_at": "1000"})  # expired, and connhub knows it
+    provider.expire_all()
+
+    result = asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5))
+    assert result.ok, result.message
+    assert provider.token_requests[-1]["grant_type"] == "refresh_token"
+    assert kept_for_the_instance() == []  # the new tokens did not go to the keyring
+    fresh = hub.secrets.known(hub.instances.find("work"))
+    assert fresh["oauth_access_token"] == provider.tokens[-1].access_token != tokens["oauth_access_token"]
+    assert float(fresh["oauth_expires_at"]) > 1000
+
+    refreshes = len(provider.token_requests)
+    again = asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5))  # the fresh token, from memory
+    assert again.ok, again.message
+    assert len(provider.token_requests) == refreshes  # not refreshed again: the memory copy is current
+    assert provider.api_tokens_seen[-1] == fresh["oauth_access_token"]
 
 
 def test_fresh_token_is_not_refreshed(hub, provider):
     record, _ = signed_in_instance(hub, provider)
-    asyncio.run(hub.test_instance(record, timeout=5))
+    asyncio.run(hub.prober.test_instance(record, timeout=5))
     assert [r["grant_type"] for r in provider.token_requests] == ["authorization_code"]
 
 
@@ -296,18 +343,18 @@ def test_refused_refresh_marks_needs_reauth_and_keeps_the_instance(hub, provider
     provider.refuse_refresh = True
     memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
 
-    result = asyncio.run(hub.test_instance(hub.find("work"), timeout=5))
+    result = asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5))
     assert not result.ok and result.error_class == "auth"
     assert "sign in again" in result.message
-    kept = hub.find("work")
+    kept = hub.instances.find("work")
     assert kept.needs_reauth and kept.config == record.config and kept.secret_fields == record.secret_fields
-    assert hub.history(kept.id)[0].error_class == "auth"
+    assert hub.prober.history(kept.id)[0].error_class == "auth"
 
     # "Sign in again": new tokens, flag cleared, the same instance
     provider.refuse_refresh = False
-    again = asyncio.run(oauth_service.sign_in_instance(hub, kept, Browser(), timeout=10))
-    assert again.id == record.id and not hub.find("work").needs_reauth
-    assert asyncio.run(hub.test_instance(hub.find("work"), timeout=5)).ok
+    again = asyncio.run(hub.oauth.sign_in_instance(kept, Browser(), timeout=10))
+    assert again.id == record.id and not hub.instances.find("work").needs_reauth
+    assert asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5)).ok
 
 
 def test_old_token_shaped_instance_still_loads_and_tests(hub, provider):
@@ -325,10 +372,10 @@ def test_old_token_shaped_instance_still_loads_and_tests(hub, provider):
                                 secret_fields=["token"])
         hub.vault.store(record.id, {"token": "glpat-old-shape-token"})
         hub.store.add(record)
-        result = asyncio.run(hub.test_instance(hub.find("legacy"), timeout=5))
+        result = asyncio.run(hub.prober.test_instance(hub.instances.find("legacy"), timeout=5))
     assert result.ok, result.message
     assert result.details["user"] == "old"
-    assert hub.validate("gitlab", {"base_url": server.url}, saved_secrets={"token"}) == {}
+    assert hub.types.validate("gitlab", {"base_url": server.url}, saved_secrets={"token"}) == {}
     assert provider.token_requests == []
 
 
@@ -339,12 +386,12 @@ def test_tokens_never_reach_sqlite_logs_or_errors(hub, provider, memory_keyring,
     record, tokens = signed_in_instance(hub, provider)
     provider.expire_all()
     memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
-    assert asyncio.run(hub.test_instance(hub.find("work"), timeout=5)).ok
+    assert asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5)).ok
     provider.refuse_refresh = True
     memory_keyring.set_password("connhub", f"{record.id}:oauth_expires_at", "1000")
-    failed = asyncio.run(hub.test_instance(hub.find("work"), timeout=5))
+    failed = asyncio.run(hub.prober.test_instance(hub.instances.find("work"), timeout=5))
 
-    canaries = [tokens["oauth_access_token"], tokens["oauth_refresh_token"], *hub.secrets_of(hub.find("work")).values(),
+    canaries = [tokens["oauth_access_token"], tokens["oauth_refresh_token"], *hub.secrets.known(hub.instances.find("work")).values(),
                 provider.client.client_secret, *(r.get("code_verifier", "") for r in provider.token_requests),
                 *(r.get("code", "") for r in provider.token_requests)]
     canaries = [c for c in canaries if c and len(c) > 8]

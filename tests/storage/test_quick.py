@@ -1,13 +1,15 @@
-"""The first paint's sqlite3 read of the list must give exactly what the SQLAlchemy store gives, or step aside."""
+"""The first paint's sqlite3 read of the list must give exactly what the SQLAlchemy store gives, or hand over
+to it."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import shutil
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 from connhub.storage.db import open_engine, sqlite_url
-from connhub.storage.quick import _jsons, _stamps, read_instances
+from connhub.storage.quick import QuickReader, _jsons, _stamps, read_instances
 from connhub.storage.repository import InstanceRecord, InstanceStore
 
 
@@ -39,16 +41,32 @@ def test_quick_read_equals_the_store_for_every_field(tmp_path):
     store.engine.dispose()
 
 
+class Refuse:
+    """A full store that must not be asked."""
+
+    def list(self, workspace):
+        raise AssertionError("the quick reader handed over a database it can read itself")
+
+
 def test_quick_read_steps_aside_for_a_missing_or_older_database(tmp_path):
+    assert QuickReader(tmp_path / "connhub.db", fallback=Refuse()).list("default") == [], \
+        "no database yet: nothing saved, nothing to migrate before the first paint"
     assert read_instances(tmp_path / "connhub.db", "default") is None
     assert not (tmp_path / "connhub.db").exists(), "the read-only path must not create the database"
 
-    store = _store(tmp_path)
-    store.add(InstanceRecord(name="a", type="redis"))
-    store.engine.dispose()
-    with sqlite3.connect(tmp_path / "connhub.db") as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '0002'")
+    shutil.copyfile(Path(__file__).parent / "fixtures" / "connhub-0002.db", tmp_path / "connhub.db")
     assert read_instances(tmp_path / "connhub.db", "default") is None, "not at head: SQLAlchemy must migrate"
+    opened = []
+
+    class Store:  # the full store, opened (and so migrating) only when asked
+        def list(self, workspace):
+            opened.append(_store(tmp_path))
+            return opened[0].list(workspace)
+
+    records = QuickReader(tmp_path / "connhub.db", fallback=Store()).list("default")
+    assert opened and records == opened[0].list("default") and records, "the full store migrated and answered"
+    assert read_instances(tmp_path / "connhub.db", "default") == records, "at head now: the quick path applies"
+    opened[0].engine.dispose()
 
     (tmp_path / "junk.db").write_bytes(b"not a database at all")
     assert read_instances(tmp_path / "junk.db", "default") is None

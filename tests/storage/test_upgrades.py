@@ -80,6 +80,18 @@ def test_history_settings_and_app_settings_survive(upgraded):
         assert app == {}
 
 
+def test_the_execution_log_survives(upgraded):
+    from connhub.storage.runs import ActionLog
+
+    version, engine, _store = upgraded
+    log = ActionLog(engine)
+    for row in DATA["INSTANCES"]:
+        runs = [(r.action, r.params, r.started_at, r.duration_ms, r.ok, r.error_class, r.message, r.result_size,
+                 r.preview, r.truncated, r.trigger) for r in log.history(row["id"], limit=100)]
+        want = [r[1:] for r in DATA["ACTION_RUNS"] if r[0] == row["id"]] if version >= "0004" else []
+        assert runs == sorted(want, key=lambda r: r[2], reverse=True), (version, row["name"])
+
+
 def test_upgraded_database_stays_usable(upgraded):
     """After the upgrade the old rows can be changed, tested and deleted like new ones."""
     version, engine, store = upgraded

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from keyring.backends import fail, null
 
-from connhub.storage.vault import LOCKED, NO_KEYRING, SERVICE, SecretVault, VaultError
+from connhub.storage.vault import LOCKED, NO_KEYRING, SERVICE, KeyringVault, VaultError
 from tests.support.keyrings import (
     FailingKeyring,
     HangingKeyring,
@@ -21,7 +21,7 @@ from tests.support.keyrings import (
 
 @pytest.fixture
 def real_vault(secret_service_keyring):
-    vault = SecretVault(backend=secret_service_keyring)
+    vault = KeyringVault(backend=secret_service_keyring)
     ids: list[tuple[str, list[str]]] = []
     yield vault, ids
     for instance_id, keys in ids:  # never leave entries behind, even when a test fails
@@ -63,7 +63,7 @@ def test_entries_of_one_instance_leave_others_alone(real_vault):
 
 
 def test_real_secret_service_status(secret_service_keyring):
-    status = SecretVault(backend=secret_service_keyring).status()
+    status = KeyringVault(backend=secret_service_keyring).status()
     assert status.usable and status.problem is None
     assert status.backend == "keyring.backends.SecretService.Keyring"
 
@@ -71,14 +71,14 @@ def test_real_secret_service_status(secret_service_keyring):
 # --- in-memory keyring: the same contract, fast ----------------------------------------------------------
 
 def test_empty_operations_never_touch_the_keyring():
-    vault = SecretVault(backend=LockedKeyring())  # any call would raise
+    vault = KeyringVault(backend=LockedKeyring())  # any call would raise
     vault.store("id", {})
     assert vault.fetch("id", []) == {}
     vault.delete("id", [])
 
 
 def test_memory_keyring_is_usable(memory_keyring):
-    vault = SecretVault(backend=memory_keyring)
+    vault = KeyringVault(backend=memory_keyring)
     assert vault.status().usable
     vault.store("abc", {"password": "pw"})
     assert memory_keyring.get_password("connhub", "abc:password") == "pw"
@@ -97,7 +97,7 @@ def test_memory_keyring_is_usable(memory_keyring):
 ], ids=["failing", "fail", "null", "plaintext"])
 def test_insecure_backends_are_refused_before_anything_is_written(make, says):
     backend = make()
-    vault = SecretVault(backend=backend)
+    vault = KeyringVault(backend=backend)
     status = vault.status()
     assert not status.usable
     assert says in status.problem
@@ -118,7 +118,7 @@ def test_insecure_backends_are_refused_before_anything_is_written(make, says):
 
 def test_no_keyring_message_says_what_to_install():
     with pytest.raises(VaultError) as caught:
-        SecretVault(backend=FailingKeyring()).store("abc", {"password": "x"})
+        KeyringVault(backend=FailingKeyring()).store("abc", {"password": "x"})
     assert str(caught.value) == NO_KEYRING
     assert "Secret Service" in NO_KEYRING and "try again" in NO_KEYRING
 
@@ -129,7 +129,7 @@ def test_a_keyring_that_errors_becomes_a_vault_error_without_the_secret():
             raise RuntimeError(f"org.freedesktop.DBus.Error.NoReply while storing {password}")
 
     with pytest.raises(VaultError) as caught:
-        SecretVault(backend=BrokenBus()).store("abc", {"password": "hunter2-secret"})
+        KeyringVault(backend=BrokenBus()).store("abc", {"password": "hunter2-secret"})
     assert "hunter2-secret" not in str(caught.value)
     assert "running and unlocked" in str(caught.value)
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
@@ -137,7 +137,7 @@ def test_a_keyring_that_errors_becomes_a_vault_error_without_the_secret():
 
 def test_a_locked_keyring_says_it_is_locked():
     backend = LockedKeyring()
-    vault = SecretVault(backend=backend)
+    vault = KeyringVault(backend=backend)
     assert vault.status().usable  # locked is not insecure: unlocking fixes it
     for call in (lambda: vault.store("abc", {"password": "x"}), lambda: vault.fetch("abc", ["password"]),
                  lambda: vault.delete("abc", ["password"])):
@@ -150,7 +150,7 @@ def test_a_locked_keyring_says_it_is_locked():
 
 def test_a_hanging_keyring_times_out():
     backend = HangingKeyring()
-    vault = SecretVault(backend=backend, timeout=0.3)
+    vault = KeyringVault(backend=backend, timeout=0.3)
     try:
         start = time.monotonic()
         with pytest.raises(VaultError) as caught:

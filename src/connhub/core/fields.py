@@ -6,7 +6,9 @@ schema's nesting appears only here, where values are checked against it.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -187,6 +189,13 @@ def _is_hostname(value: object) -> bool:
     return 0 < len(value) <= 253 and all(_HOST_LABEL.match(label) for label in value.rstrip(".").split("."))
 
 
+def _is_host_or_socket(value: object) -> bool:
+    """A host name or IP, or (libpq's rule) an absolute path: the folder of a Unix-domain socket."""
+    if isinstance(value, str) and value.startswith("/"):
+        return len(value) <= 107 and not any(ord(c) < 32 or ord(c) == 127 for c in value)  # sun_path's size
+    return _is_hostname(value)
+
+
 def _is_url(value: object) -> bool:
     if not isinstance(value, str):
         return True
@@ -197,17 +206,20 @@ def _is_url(value: object) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+@functools.cache
 def _format_checker():
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
     checker.checks("hostname")(_is_hostname)
+    checker.checks("host-or-socket")(_is_host_or_socket)
     checker.checks("uri")(_is_url)
     return checker
 
 
 _MESSAGES = {
     "hostname": "Enter a host name or IP address (no scheme, no port)",
+    "host-or-socket": "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)",
     "uri": "Enter a full URL starting with http:// or https://",
 }
 
@@ -227,21 +239,22 @@ def is_storable_text(value: Any) -> bool:
     return True
 
 
-def validate_values(schema: dict[str, Any], specs: list[FieldSpec], values: dict[str, Any]) -> dict[str, str]:
+def validate_values(schema: dict[str, Any], specs: list[FieldSpec], values: dict[str, Any],
+                    references: bool = True) -> dict[str, str]:
     """Check flat values against the schema; returns {dotted key: message} for each invalid field.
 
     Only shown fields are checked, the chosen `oneOf` branch stands in for the `oneOf`, and a `${env:…}`
-    reference is left for test time (where an unset variable is a `config` error).
+    reference is left for test time (where an unset variable is a `config` error). With `references=False`
+    (an action's params, resolved before they are checked) a reference is plain text like any other.
     """
-    from jsonschema import Draft202012Validator
-
+    is_ref = is_reference if references else _never
     active = active_keys(specs, values)
-    present = {k: v for k, v in values.items() if k in active and v not in (None, "") and not is_reference(v)}
+    present = {k: v for k, v in values.items() if k in active and v not in (None, "") and not is_ref(v)}
     for spec in all_specs(specs):  # a choice left out means its default, as in `active_keys`
         if spec.kind is FieldKind.CHOICE and spec.discriminator in active and spec.discriminator not in present:
             present[spec.discriminator] = values.get(spec.discriminator, spec.default)
     effective = _effective_schema(schema, specs, values, active)
-    validator = Draft202012Validator(effective, format_checker=_format_checker())
+    validator = _validator(effective)
     errors: dict[str, str] = {key: NOT_TEXT for key, value in present.items() if not is_storable_text(value)}
     for error in validator.iter_errors(unflatten(present)):
         path = ".".join(str(p) for p in error.absolute_path)
@@ -249,11 +262,36 @@ def validate_values(schema: dict[str, Any], specs: list[FieldSpec], values: dict
             node = error.instance if isinstance(error.instance, dict) else {}
             for missing in error.validator_value:
                 key = f"{path}.{missing}" if path else missing
-                if missing not in node and not is_reference(values.get(key)):
+                if missing not in node and not is_ref(values.get(key)):
                     errors.setdefault(key, "Required")
             continue
         errors.setdefault(path, _message(error))
     return errors
+
+
+def _validator(schema: dict[str, Any]):
+    """A validator per effective schema, built once: an action runs many times with the same params form, and
+    building one costs more than checking a few values with it."""
+    try:
+        key = json.dumps(schema, sort_keys=True)
+    except (TypeError, ValueError):  # not plain JSON: build it afresh
+        return _new_validator(schema)
+    return _cached_validator(key)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_validator(key: str):
+    return _new_validator(json.loads(key))
+
+
+def _new_validator(schema: dict[str, Any]):
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema, format_checker=_format_checker())
+
+
+def _never(value: Any) -> bool:
+    return False
 
 
 def _effective_schema(schema: dict[str, Any], specs: list[FieldSpec], values: dict[str, Any],
@@ -282,6 +320,10 @@ def _effective_schema(schema: dict[str, Any], specs: list[FieldSpec], values: di
     return {"type": "object", "properties": properties, "required": required}
 
 
+_TYPE_NAMES = {"integer": "a whole number", "number": "a number", "boolean": "yes or no", "string": "text",
+               "null": "empty", "array": "a list", "object": "an object"}
+
+
 def _message(error) -> str:
     kind, value = error.validator, error.validator_value
     if kind == "minimum":
@@ -293,6 +335,8 @@ def _message(error) -> str:
     if kind == "exclusiveMaximum":
         return f"Must be less than {value}"
     if kind == "type":
+        if isinstance(value, list):  # {"type": ["string", "null"]}
+            return "Must be " + " or ".join(_TYPE_NAMES.get(str(v), str(v)) for v in value)
         return {"integer": "Enter a whole number", "number": "Enter a number", "boolean": "Must be yes or no",
                 "string": "Enter text"}.get(value, f"Must be of type {value}")
     if kind == "enum":

@@ -23,7 +23,9 @@ from connhub.core.errors import (
     ConnectTimeout,
     DnsError,
     ErrorClass,
+    RefusedError,
     TlsError,
+    UnknownError,
     classify,
 )
 
@@ -49,6 +51,17 @@ async def resolve_host(host: str, port: int | None, ctx: TestContext) -> None:
             raise DnsError(f"Cannot resolve {host}: {exc.strerror or exc}") from None
         except TimeoutError:
             raise ConnectTimeout(f"Resolving {host} took longer than {ctx.timeout:g} s") from None
+
+
+async def socket_present(folder: str, name: str, ctx: TestContext) -> None:
+    """The resolve stage of a Unix-socket connection: the socket file must be there (libpq's own hint when
+    it is not: is the server running locally?)."""
+    with ctx.stage("resolve"):
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            what = "folder" if not os.path.isdir(folder) else "socket"
+            raise RefusedError(f"No {what} {path if what == 'socket' else folder}: is the server running "
+                               "locally and accepting connections on that socket?")
 
 
 #: Where a failure inside a one-call driver handshake really happened.
@@ -98,6 +111,29 @@ def classify_os_chain(exc: BaseException, timeout: float) -> ConnectionTestError
             mapped = classify(cause)
             if mapped.error_class is not ErrorClass.UNKNOWN:
                 return mapped
+    return None
+
+
+def classify_http_transport(exc: BaseException, timeout: float, peer: str = "server") -> ConnectionTestError | None:
+    """An httpx timeout or transport failure (DNS, refused, TLS, not HTTP), for every type that speaks HTTP
+    (the declarative runner, S3); None when `exc` is neither. httpx is imported only if it was already."""
+    import sys
+
+    httpx = sys.modules.get("httpx")
+    if httpx is None:
+        return None
+    if isinstance(exc, httpx.TimeoutException):
+        return ConnectTimeout(f"No answer within {timeout:g} s")
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return ConfigError(f"Not a usable URL: {exc}")
+    if isinstance(exc, httpx.TransportError):
+        mapped = classify_os_chain(exc, timeout)
+        if mapped is not None:
+            return mapped
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return UnknownError(f"The {peer} did not answer in HTTP: {exc}")
+        if isinstance(exc, httpx.ConnectError):
+            return RefusedError(str(exc) or "Cannot connect")
     return None
 
 

@@ -91,13 +91,16 @@ _PAGE = ("<!doctype html><html><head><meta charset=utf-8><title>connhub</title><
 
 class LoopbackListener:
     """Waits for the browser's one redirect to http://127.0.0.1:<port>/callback; closes right after it,
-    on `close()` (cancel) or when `wait` times out. Other paths (a favicon request) get 404 and do not count."""
+    on `close()` (cancel) or when `wait` times out. Other paths (a favicon request) get 404 and do not count, and
+    a callback carrying another sign-in's state is refused and ignored, as its page says: the listener keeps
+    waiting for this sign-in's own answer until the timeout (a stale tab must not end the sign-in)."""
 
     def __init__(self, expected_state: str):
         self._state = expected_state
         self._server: asyncio.base_events.Server | None = None
         self._result: asyncio.Future[dict[str, str]] | None = None
         self.port: int | None = None
+        self.ignored = 0  # callbacks refused for their state
 
     @property
     def redirect_uri(self) -> str:
@@ -118,6 +121,10 @@ class LoopbackListener:
         try:
             return await asyncio.wait_for(asyncio.shield(self._result), timeout)
         except (asyncio.TimeoutError, TimeoutError):
+            if self.ignored:
+                raise OAuthError("state_mismatch", f"No answer of this sign-in within {timeout:g} s; "
+                                 f"{self.ignored} that did not match it (their state differs) were refused and "
+                                 "nothing was saved: sign in again") from None
             raise OAuthError("timeout", f"No answer from the browser within {timeout:g} s: sign in again") from None
         finally:
             self.close()
@@ -146,9 +153,8 @@ class LoopbackListener:
             await _answer(writer, 400, "Sign-in refused",
                           "This answer does not belong to the sign-in connhub started, so it was ignored. "
                           "Start the sign-in again from connhub.")
-            self._result.set_exception(OAuthError(
-                "state_mismatch", "The browser's answer did not match this sign-in (its state differs), so it "
-                "was refused and nothing was saved: sign in again"))
+            self.ignored += 1
+            return
         elif "error" in params:
             await _answer(writer, 200, "Sign-in not completed", "You can close this tab and return to connhub.")
             self._result.set_exception(_provider_error(params))

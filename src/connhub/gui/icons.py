@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
 if TYPE_CHECKING:
-    from connhub.plugins.registry import Registry
+    from connhub.plugins.catalog import TypeCatalog
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 APP_ICON = RESOURCES / "connhub.svg"
@@ -18,17 +18,22 @@ APP_ICON = RESOURCES / "connhub.svg"
 _cache: dict[tuple[str, bool], QIcon] = {}  # (type, dark theme)
 
 
-def type_icon(registry: Registry, type_name: str) -> QIcon:
+def type_icon(types: TypeCatalog, type_name: str) -> QIcon:
     dark = _dark_palette()
     icon = _cache.get((type_name, dark))
     if icon is None:
-        summary = registry.summary(type_name)  # cached at start-up: no manifest validation to draw a row
+        summary = types.summary(type_name)  # the first paint's listing: no manifest validation to draw a row
         path = summary.icon_path if summary is not None else None
         icon = QIcon(path) if path else generic_icon()
         if dark and path and _is_dark_glyph(icon):
             icon = _tinted(icon, QColor("#e6e6e6"))
         _cache[(type_name, dark)] = icon
     return icon
+
+
+def forget_type_icons() -> None:
+    """The types changed under the icons (validation after a first start's paint disagreed with it)."""
+    _cache.clear()
 
 
 def _dark_palette() -> bool:

@@ -49,7 +49,7 @@ def apply_theme(app: QApplication, theme: str) -> None:
 
 
 def apply_palette(app: QApplication, theme: str) -> None:
-    """The theme's colours, for an app already in the Fusion style (gui/app.py starts it so: `-style Fusion`)."""
+    """The theme's colours, for an app already in the Fusion style (gui/shell/app.py starts it so: `-style Fusion`)."""
     app.setPalette(dark_palette() if is_dark(theme) else light_palette())
     for widget in app.allWidgets():  # a widget with a style sheet keeps the palette it was polished with
         if sheet := widget.styleSheet():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,10 +19,9 @@ from pydantic import ValidationError
 from connhub.core.fields import FieldSpec, field_specs
 from connhub.core.integration import Integration
 from connhub.core.manifest import Manifest, manifest_problems
-from connhub.plugins.cache import TypeSummary, summarize
+from connhub.plugins.catalog import BUILTIN_FOLDER, TOO_DEEP, TypeSummary, read_manifest_json, summarize
 
 ENTRY_POINT_GROUP = "connhub.integrations"
-BUILTIN_FOLDER = Path(__file__).resolve().parent.parent / "integrations"
 #: The code behind a manifest that declares only a `test` request.
 DECLARATIVE_HTTP = "connhub.integrations.http:HttpIntegration"
 
@@ -84,42 +82,43 @@ class TypeEntry:
         return self._integration
 
 
-_TOO_DEEP = "manifest.json nests objects or lists too deeply to be checked: flatten it (a few levels are enough)"
-
-
 def load_folder(folder: Path, source: str, require_folder_name: bool) -> TypeEntry:
     """Read and check one integration folder; problems go into the entry, never raise."""
-    guess = folder.name
-    path = folder / "manifest.json"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return TypeEntry(guess, source, folder, None, f"no manifest.json in {folder}: add one")
-    except json.JSONDecodeError as exc:
-        return TypeEntry(guess, source, folder, None,
-                         f"manifest.json is not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}")
-    except (OSError, UnicodeDecodeError) as exc:
-        return TypeEntry(guess, source, folder, None, f"cannot read manifest.json: {exc}")
-    except RecursionError:  # json's decoder recurses once per level: "[[[[…" would take discovery down
-        return TypeEntry(guess, source, folder, None, _TOO_DEEP)
-    if not isinstance(raw, dict):
-        return TypeEntry(guess, source, folder, None, "manifest.json must hold one JSON object")
-    type_name = raw.get("type") if isinstance(raw.get("type"), str) else guess
+    raw, error = read_manifest_json(folder)
+    if raw is None:
+        return TypeEntry(folder.name, source, folder, None, error)
+    type_name = raw.get("type") if isinstance(raw.get("type"), str) else folder.name
     try:
         manifest = Manifest.model_validate(raw)
     except ValidationError as exc:
         return TypeEntry(type_name, source, folder, None, "; ".join(manifest_problems(exc)))
     except RecursionError:  # nesting that parsed, but is too deep for the schema checks
-        return TypeEntry(type_name, source, folder, None, _TOO_DEEP)
+        return TypeEntry(type_name, source, folder, None, TOO_DEEP)
     problems = []
     if require_folder_name and folder.name != manifest.type:
         problems.append(f"folder {folder.name!r} holds type {manifest.type!r}: rename one so they match")
     if not (folder / manifest.icon).is_file():
         problems.append(f"icon {manifest.icon!r} not found beside manifest.json: add the file or fix 'icon'")
     for event in manifest.events:
-        if not (folder / event.schema_path).is_file():
+        if not schema_inside(folder, event.schema_path):
+            problems.append(schema_outside_message(event.type, event.schema_path))
+        elif not (folder / event.schema_path).is_file():
             problems.append(f"event {event.type!r} names schema {event.schema_path!r}, which does not exist")
     return TypeEntry(manifest.type, source, folder, manifest, "; ".join(problems) or None)
+
+
+def schema_inside(folder: Path, schema_path: str) -> bool:
+    """Whether the schema file, links followed, is inside the type's folder (the manifest refuses '..' and
+    absolute paths; a link in events/ pointing elsewhere is caught here)."""
+    try:
+        return (folder / schema_path).resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL
+        return False
+
+
+def schema_outside_message(event_type: str, schema_path: str) -> str:
+    return (f"event {event_type!r} names schema {schema_path!r}, which leads outside the plugin's folder: put the "
+            "schema file itself in the folder (e.g. in events/), not a link to a file elsewhere")
 
 
 def _entry_point_folders() -> Iterable[tuple[Path | None, str, str | None, str]]:
@@ -176,7 +175,7 @@ class Registry:
         return [e for e in self._entries.values() if e.ok]
 
     def summaries(self) -> list[TypeSummary]:
-        """What the list and the sidebar show, as `CachedRegistry` also answers it (plugins/cache.py)."""
+        """What the list and the sidebar show (`TypeCatalog`, as the first paint's `TypeListing` answers it)."""
         return [summarize(entry) for entry in self._entries.values()]
 
     def summary(self, type_name: str) -> TypeSummary | None:

@@ -13,7 +13,6 @@ every result is written before `test_many` returns (or re-raises a cancellation)
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -21,36 +20,36 @@ from typing import TYPE_CHECKING
 from connhub.core.results import TestResult
 
 if TYPE_CHECKING:
-    from connhub.services.hub import Hub, Runner
-    from connhub.storage.repository import InstanceRecord, TestOutcome
+    from connhub.core.records import InstanceRecord
+    from connhub.services.prober import Prober, Runner
+    from connhub.storage.repository import TestOutcome
 
 DEFAULT_CONCURRENCY = 8
 FLUSH_INTERVAL = 0.05
-log = logging.getLogger("connhub")
 
 
-async def test_many(hub: Hub, records: Iterable[InstanceRecord], *, concurrency: int = DEFAULT_CONCURRENCY,
+async def test_many(prober: Prober, records: Iterable[InstanceRecord], *, concurrency: int = DEFAULT_CONCURRENCY,
                     timeout: float | None = None,
                     on_start: Callable[[InstanceRecord], None] | None = None,
                     on_result: Callable[[InstanceRecord, TestResult], None] | None = None,
                     flush_interval: float = FLUSH_INTERVAL, runner: Runner | None = None) -> list[TestResult]:
     """Results in the order of `records`. At most `concurrency` tests run at once, through `runner` when one
-    is given (a `TestWorker`'s, to run them in a child process: services/test_worker.py)."""
+    is given (a `ProbeWorker`'s, to run them in a child process: services/probe_worker.py)."""
     records = list(records)
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
     loop = asyncio.get_running_loop()
     if timeout is None:
-        timeout = await loop.run_in_executor(None, lambda: hub.default_timeout)
+        timeout = await loop.run_in_executor(None, lambda: prober.default_timeout)
     results: list[TestResult | None] = [None] * len(records)
-    writer = _ResultWriter(hub, flush_interval)
+    writer = _ResultWriter(prober, flush_interval)
     pending = iter(enumerate(records))  # shared by the workers: each takes the next one when it is free
 
     async def worker() -> None:
         for i, record in pending:
             if on_start is not None:
                 on_start(record)
-            result = await hub.test_instance(record, timeout=timeout, save=False, runner=runner)
+            result = await prober.test_instance(record, timeout=timeout, save=False, runner=runner)
             results[i] = result
             writer.add(record.id, result)
             if on_result is not None:
@@ -71,8 +70,8 @@ async def test_many(hub: Hub, records: Iterable[InstanceRecord], *, concurrency:
 class _ResultWriter:
     """Collects results and records them in one transaction per `interval`, off the event loop's thread."""
 
-    def __init__(self, hub: Hub, interval: float):
-        self._hub = hub
+    def __init__(self, prober: Prober, interval: float):
+        self._prober = prober
         self._interval = interval
         self._pending: list[TestOutcome] = []
         self._task: asyncio.Task | None = None
@@ -94,19 +93,13 @@ class _ResultWriter:
     async def _flush(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            await asyncio.get_running_loop().run_in_executor(None, _record, self._hub, batch)
+            await asyncio.get_running_loop().run_in_executor(None, self._prober.record_many, batch)
         self._task = None
 
     async def close(self) -> None:
         if self._task is not None:
             await self._task  # a failed write raises here, as a failed record_result did
         await self._flush()
-
-
-def _record(hub: Hub, batch: list[TestOutcome]) -> None:
-    for outcome in batch:
-        log.info("tested instance %s: %s", outcome.instance_id, "ok" if outcome.ok else outcome.error_class)
-    hub.store.record_tests(batch)
 
 
 test_many.__test__ = False  # not a pytest test

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from connhub.core.manifest import EventSpec
-from connhub.plugins.registry import TypeEntry
+from connhub.plugins.registry import TypeEntry, schema_inside, schema_outside_message
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _MAX_SHOWN = 120  # characters of a value quoted in a message
@@ -97,6 +97,11 @@ def validate_payload(entry: TypeEntry, event: str, payload: Any) -> list[Payload
     return sorted(unique, key=lambda e: (_sort_key(e.path), e.message))
 
 
+def event_schema(entry: TypeEntry, event: str) -> Any:
+    """The event's JSON Schema as loaded (confined to the type's folder), e.g. to make a sample payload."""
+    return _validator(entry, find_event(entry, event)).schema
+
+
 def validate_text(entry: TypeEntry, event: str, text: str) -> list[PayloadError]:
     """Parse, then validate (raises PayloadSyntaxError when the text is not JSON)."""
     find_event(entry, event)  # an unknown event is reported before a syntax error
@@ -122,8 +127,11 @@ _validators: dict[tuple[str, int], Any] = {}
 
 
 def schema_file(entry: TypeEntry, spec: EventSpec) -> Path:
+    """The schema's file, never one outside the type's folder (whatever the manifest or a link says)."""
     if entry.folder is None:
         raise EventSchemaError(f"{entry.type} has no folder to read {spec.schema_path} from")
+    if not schema_inside(entry.folder, spec.schema_path):
+        raise EventSchemaError(f"{entry.type}: {schema_outside_message(spec.type, spec.schema_path)}")
     return entry.folder / spec.schema_path
 
 

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 from connhub.core.results import TestResult
 
 if TYPE_CHECKING:
-    from connhub.services.hub import Hub
-    from connhub.storage.repository import InstanceRecord
+    from connhub.core.records import InstanceRecord
+    from connhub.services.instances import Instances
+    from connhub.services.prober import Prober
 
 log = logging.getLogger("connhub.monitor")
 
@@ -84,26 +85,25 @@ class Monitor:
 
     `interval` (seconds) overrides every instance's own interval (`connhub watch --interval`); then the
     schedule is kept in memory only, so a quick terminal watch does not rewrite the window's schedule.
-    `select` picks which instances are watched (default: those with monitoring on). `session_secrets_ready`
-    says whether an "ask every time" instance has its secrets in memory; without them it is skipped, not
-    failed (nobody is there to type a password into a background check).
+    `select` picks which instances are watched (default: those with monitoring on). An instance the prober
+    cannot test now (its type missing or disabled, an "ask every time" one without its secrets in memory) is
+    skipped, not failed: nobody is there to type a password into a background check.
     """
 
-    def __init__(self, hub: Hub, *, clock: Clock | None = None, concurrency: int = DEFAULT_CONCURRENCY,
-                 interval: float | None = None, timeout: float | None = None,
-                 select: Callable[[InstanceRecord], bool] | None = None,
-                 session_secrets_ready: Callable[[InstanceRecord], bool] | None = None):
+    def __init__(self, instances: Instances, prober: Prober, *, clock: Clock | None = None,
+                 concurrency: int = DEFAULT_CONCURRENCY, interval: float | None = None, timeout: float | None = None,
+                 select: Callable[[InstanceRecord], bool] | None = None):
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         if interval is not None and interval <= 0:
             raise ValueError("interval must be a positive number of seconds")
-        self.hub = hub
+        self.instances = instances
+        self.prober = prober
         self.clock = clock or SystemClock()
         self.concurrency = concurrency
         self.interval_override = timedelta(seconds=interval) if interval is not None else None
         self.timeout = timeout
         self.select = select or (lambda record: record.monitor_enabled)
-        self.session_secrets_ready = session_secrets_ready or (lambda record: not hub.needs_secrets(record))
         self._subscribers: list[Callable[[StatusChange], Any]] = []
         self._next_run: dict[str, datetime] = {}  # the in-memory schedule (with an interval override)
         self._skipped: set[str] = set()  # logged once each, not at every pass
@@ -158,13 +158,7 @@ class Monitor:
         return due
 
     def _runnable(self, record: InstanceRecord) -> bool:
-        reason = None
-        if record.type not in self.hub.registry:
-            reason = f"its type {record.type!r} is not installed"
-        elif not self.hub.registry.get(record.type).ok:
-            reason = f"its type {record.type!r} is disabled"
-        elif record.secret_mode == "session" and record.secret_fields and not self.session_secrets_ready(record):
-            reason = "its secrets are asked every time and none is in memory"
+        reason = self.prober.unusable_reason(record)
         if reason is None:
             self._skipped.discard(record.id)
             return True
@@ -193,13 +187,13 @@ class Monitor:
         """One pass: test everything due now (bounded), record results and next runs; the changes seen.
         `records` saves a read when the caller has just listed the instances."""
         if records is None:
-            records = await self._blocking(self.hub.instances)
+            records = await self._blocking(self.instances.list)
         due = self.due(records)
         if not due:
             return []
         timeout = self.timeout
         if timeout is None:
-            timeout = await self._blocking(lambda: self.hub.default_timeout)
+            timeout = await self._blocking(lambda: self.prober.default_timeout)
         self._gate = asyncio.Semaphore(self.concurrency)  # per pass: passes never overlap, loops may differ
         changes = await asyncio.gather(*(self._run_one(record, timeout) for record in due))
         return [change for change in changes if change is not None]
@@ -209,17 +203,17 @@ class Monitor:
             async with self._gate:
                 self.running += 1
                 try:
-                    result = await self.hub.test_instance(record, timeout=timeout)  # records the result too
+                    result = await self.prober.test_instance(record, timeout=timeout)  # records the result too
                 finally:
                     self.running -= 1
             now = self.clock.now()
-            updated = await self._blocking(self.hub.store.get, record.id)
+            updated = await self._blocking(self.instances.get, record.id)
             at = now + next_delay(self.interval_of(updated), updated.error_count)
             if self.interval_override is not None:
                 self._next_run[record.id] = at
             else:
                 self._next_run.pop(record.id, None)
-                updated = await self._blocking(self.hub.store.update_monitoring, record.id, monitor_next_run_at=at)
+                updated = await self._blocking(self.instances.schedule, record.id, at)
             self._ran[record.id] = updated
         except asyncio.CancelledError:
             raise
@@ -248,7 +242,7 @@ class Monitor:
         `stop_when_idle` it returns once no instance is watched (the window restarts it when one is)."""
         while True:
             try:  # one read per pass: an idle pass over 1,000 instances costs a few hundred ms of Python
-                records = await self._blocking(self.hub.instances)
+                records = await self._blocking(self.instances.list)
                 self._ran.clear()
                 await self.run_once(records)
                 records = [self._ran.get(record.id, record) for record in records]

@@ -1,7 +1,8 @@
 """OAuth sign-in as a use case: which client and endpoints a type uses, where the tokens go, when they refresh.
 
 The tokens are secret credential fields of the instance (named by the manifest's `oauth2` block), so they
-live in the keyring beside any other secret and never reach SQLite, logs or exports. `needs_reauth` is set
+live where the instance keeps its secrets (the keyring, or this session's memory for "ask every time"), written
+through Secrets like any other, and never reach SQLite, logs or exports. `needs_reauth` is set
 when a refresh is refused and cleared by the next successful sign-in; the instance itself is always kept.
 """
 
@@ -26,9 +27,12 @@ from connhub.core.oauth import (
 from connhub.core.oauth_spec import OAuth2Spec
 
 if TYPE_CHECKING:
+    from connhub.core.records import InstanceRecord
     from connhub.plugins.registry import TypeEntry
-    from connhub.services.hub import Hub
-    from connhub.storage.repository import InstanceRecord
+    from connhub.services.app_config import AppConfig
+    from connhub.services.secrets import Secrets
+    from connhub.services.types import Types
+    from connhub.storage.repository import InstanceStore
 
 log = logging.getLogger("connhub")
 
@@ -90,130 +94,142 @@ def tokens_from_secrets(spec: OAuth2Spec, secrets: dict[str, Any]) -> Tokens | N
     return Tokens(str(access), secrets.get(spec.refresh_token_field) or None, expires_at)
 
 
-def client_for(hub: Hub, entry: TypeEntry, config: dict[str, Any]) -> Client:
-    """The app-level OAuth client (Settings) and how to reach the token endpoint. Blocks (database, keyring)."""
-    from connhub.core.net import tls_context
+class OAuth:
+    """Sign-in, token refresh and token saving for the types whose manifest has an `oauth2` block."""
 
-    spec = spec_of(entry)
-    try:
-        app_config, app_secrets = hub.app_values_for_test(entry.type)
-    except ConfigError as exc:
-        raise OAuthError("not_configured", str(exc)) from None
-    client_id = str(app_config.get(spec.client_id_field) or "").strip()
-    if not client_id:
-        field = next((s for s in entry.specs if s.key == spec.client_id_field), None)
-        title = field.title if field else spec.client_id_field
-        raise OAuthError("not_configured", f"Signing in with {entry.name} needs an OAuth app: set {title} "
-                         f"({spec.client_id_field}) in Settings, or with `connhub config {entry.type} --set "
-                         f"{spec.client_id_field}=VALUE`")
-    secret = app_secrets.get(spec.client_secret_field) if spec.client_secret_field else None
-    merged = {**app_config, **config}
-    try:
-        verify = tls_context(merged.get("ca_file"), verify=bool(merged.get("verify_tls", True)))
-    except ConfigError as exc:
-        raise OAuthError("not_configured", str(exc)) from None
-    test = entry.manifest.test
-    proxy = str(merged.get(test.proxy_field) or "").strip() or None if test and test.proxy_field else None
-    return Client(client_id, secret or None, endpoint(entry, spec.token_url, merged), verify, proxy)
+    def __init__(self, types: Types, app_config: AppConfig, secrets: Secrets, store: InstanceStore):
+        self._types = types
+        self._app_config = app_config
+        self._secrets = secrets
+        self._store = store
 
+    def client_for(self, entry: TypeEntry, config: dict[str, Any]) -> Client:
+        """The app-level OAuth client (Settings) and how to reach the token endpoint. Blocks (database, keyring)."""
+        from connhub.core.net import tls_context
 
-async def sign_in_values(hub: Hub, type_name: str, values: dict[str, Any],
-                         open_browser: Callable[[str], Awaitable[Any] | Any],
-                         timeout: float = DEFAULT_SIGN_IN_TIMEOUT,
-                         on_progress: Callable[[str], None] | None = None) -> dict[str, str]:
-    """Sign in for the (possibly unsaved) form values; returns the token fields to put in the form."""
-    loop = asyncio.get_running_loop()
-    entry = hub.usable_entry(type_name)
-    spec = spec_of(entry)
-    if spec is None:
-        raise OAuthError("not_configured", f"{entry.name} offers no OAuth sign-in")
-    client = await loop.run_in_executor(None, client_for, hub, entry, values)
-    request = SignInRequest(client, endpoint(entry, spec.authorization_url, values), list(spec.scopes),
-                            dict(spec.authorize_params))
-    tokens = await sign_in(request, open_browser, timeout, on_progress)
-    log.info("signed in to %s", type_name)
-    return tokens_to_secrets(spec, tokens)
+        spec = spec_of(entry)
+        try:
+            app_config, app_secrets = self._app_config.for_test(entry.type)
+        except ConfigError as exc:
+            raise OAuthError("not_configured", str(exc)) from None
+        client_id = str(app_config.get(spec.client_id_field) or "").strip()
+        if not client_id:
+            field = next((s for s in entry.specs if s.key == spec.client_id_field), None)
+            title = field.title if field else spec.client_id_field
+            raise OAuthError("not_configured", f"Signing in with {entry.name} needs an OAuth app: set {title} "
+                             f"({spec.client_id_field}) in Settings, or with `connhub config {entry.type} --set "
+                             f"{spec.client_id_field}=VALUE`")
+        secret = app_secrets.get(spec.client_secret_field) if spec.client_secret_field else None
+        merged = {**app_config, **config}
+        try:
+            verify = tls_context(merged.get("ca_file"), verify=bool(merged.get("verify_tls", True)))
+        except ConfigError as exc:
+            raise OAuthError("not_configured", str(exc)) from None
+        test = entry.manifest.test
+        proxy = str(merged.get(test.proxy_field) or "").strip() or None if test and test.proxy_field else None
+        return Client(client_id, secret or None, endpoint(entry, spec.token_url, merged), verify, proxy)
 
 
-async def sign_in_instance(hub: Hub, record: InstanceRecord, open_browser: Callable[[str], Awaitable[Any] | Any],
-                           timeout: float = DEFAULT_SIGN_IN_TIMEOUT,
-                           on_progress: Callable[[str], None] | None = None) -> InstanceRecord:
-    """"Sign in again" for a saved instance: new tokens in the keyring, `needs_reauth` cleared, settings kept."""
-    loop = asyncio.get_running_loop()
-    secrets = await sign_in_values(hub, record.type, record.config, open_browser, timeout, on_progress)
-    return await loop.run_in_executor(None, save_tokens, hub, record.id, secrets, True)
+    async def sign_in_values(self, type_name: str, values: dict[str, Any],
+                             open_browser: Callable[[str], Awaitable[Any] | Any],
+                             timeout: float = DEFAULT_SIGN_IN_TIMEOUT,
+                             on_progress: Callable[[str], None] | None = None) -> dict[str, str]:
+        """Sign in for the (possibly unsaved) form values; returns the token fields to put in the form."""
+        loop = asyncio.get_running_loop()
+        entry = self._types.usable(type_name)
+        spec = spec_of(entry)
+        if spec is None:
+            raise OAuthError("not_configured", f"{entry.name} offers no OAuth sign-in")
+        client = await loop.run_in_executor(None, self.client_for, entry, values)
+        request = SignInRequest(client, endpoint(entry, spec.authorization_url, values), list(spec.scopes),
+                                dict(spec.authorize_params))
+        tokens = await sign_in(request, open_browser, timeout, on_progress)
+        log.info("signed in to %s", type_name)
+        return tokens_to_secrets(spec, tokens)
 
 
-def save_tokens(hub: Hub, instance_id: str, secrets: dict[str, str], signed_in: bool) -> InstanceRecord:
-    """Keyring first, then the row: a crash in between leaves a usable token and a stale flag, never a row
-    naming a secret that is not there. An expiry the new answer lacks is removed, not left stale."""
-    spec = spec_of(hub.entry(hub.store.get(instance_id).type))
-    hub.vault.store(instance_id, secrets)
-    record = hub.store.get(instance_id)
-    stale = [k for k in (spec.refresh_token_field, spec.expires_at_field)
-             if k in record.secret_fields and k not in secrets]
-    record.secret_fields = sorted((set(record.secret_fields) - set(stale)) | set(secrets))
-    if signed_in:
-        record.needs_reauth = False
-    hub.store.update(record)
-    hub.vault.delete(instance_id, stale)
-    return record
+    async def sign_in_instance(self, record: InstanceRecord, open_browser: Callable[[str], Awaitable[Any] | Any],
+                               timeout: float = DEFAULT_SIGN_IN_TIMEOUT,
+                               on_progress: Callable[[str], None] | None = None) -> InstanceRecord:
+        """"Sign in again" for a saved instance: new tokens in the keyring, `needs_reauth` cleared, settings kept."""
+        loop = asyncio.get_running_loop()
+        secrets = await self.sign_in_values(record.type, record.config, open_browser, timeout, on_progress)
+        return await loop.run_in_executor(None, self.save_tokens, record.id, secrets, True)
 
 
-def mark_needs_reauth(hub: Hub, instance_id: str) -> None:
-    record = hub.store.get(instance_id)
-    if not record.needs_reauth:
-        record.needs_reauth = True
-        hub.store.update(record)
+    def save_tokens(self, instance_id: str, secrets: dict[str, str], signed_in: bool) -> InstanceRecord:
+        """New tokens where the instance keeps its secrets, then the row: a crash in between leaves a usable token
+        and a stale flag, never a row naming a secret that is not there. An expiry the new answer lacks is
+        removed, not left stale."""
+        record = self._store.get(instance_id)
+        spec = spec_of(self._types.entry(record.type))
+        stale = {k for k in (spec.refresh_token_field, spec.expires_at_field)
+                 if k in record.secret_fields and k not in secrets}
+
+        def write_row() -> InstanceRecord:
+            current = self._store.get(instance_id)
+            current.secret_fields = sorted((set(current.secret_fields) - stale) | set(secrets))
+            if signed_in:
+                current.needs_reauth = False
+            return self._store.update(current)
+
+        return self._secrets.replace(record, secrets, stale, write_row)
 
 
-async def refresh_if_needed(hub: Hub, record: InstanceRecord, secrets: dict[str, str]) -> dict[str, str]:
-    """Before a test: an access token that is expired or about to be is refreshed and the new tokens saved.
-    Raises ReauthNeeded (and sets needs_reauth) when that is impossible; OAuthError on a network failure."""
-    entry = hub.entry(record.type)
-    if not uses_oauth(entry, record.config):
-        return secrets
-    spec = spec_of(entry)
-    loop = asyncio.get_running_loop()
-    tokens = tokens_from_secrets(spec, secrets)
-    if tokens is None:
-        await loop.run_in_executor(None, mark_needs_reauth, hub, record.id)
-        record.needs_reauth = True
-        raise ReauthNeeded(f"{record.name} is not signed in to {entry.name}: sign in again")
-    if not tokens.expires_within(REFRESH_MARGIN):
-        return secrets
-    if not tokens.refresh_token:
-        await loop.run_in_executor(None, mark_needs_reauth, hub, record.id)
-        record.needs_reauth = True
-        raise ReauthNeeded(f"The {entry.name} sign-in has expired and cannot be refreshed: sign in again")
-    client = await loop.run_in_executor(None, client_for, hub, entry, record.config)
-    try:
-        fresh = await refresh(client, tokens.refresh_token)
-    except OAuthError as exc:
-        if exc.kind != "refresh_refused":
-            raise
-        await loop.run_in_executor(None, mark_needs_reauth, hub, record.id)
-        record.needs_reauth = True
-        log.info("refresh refused for instance %s: needs re-auth", record.id)
-        raise ReauthNeeded(str(exc)) from None
-    new = tokens_to_secrets(spec, fresh)
-    saved = await loop.run_in_executor(None, save_tokens, hub, record.id, new, False)
-    record.secret_fields = saved.secret_fields
-    log.info("refreshed the access token of instance %s", record.id)
-    stale = {spec.refresh_token_field, spec.expires_at_field} - set(new)
-    return {**{k: v for k, v in secrets.items() if k not in stale}, **new}
+    def mark_needs_reauth(self, instance_id: str) -> None:
+        record = self._store.get(instance_id)
+        if not record.needs_reauth:
+            record.needs_reauth = True
+            self._store.update(record)
 
 
-async def refresh_saved_tokens(hub: Hub, saved: InstanceRecord, config: dict[str, Any], typed: dict[str, Any],
-                               secrets: dict[str, str]) -> dict[str, str]:
-    """Testing an edit form: refresh only when the form uses OAuth with the saved tokens (no fresh sign-in)."""
-    entry = hub.entry(saved.type)
-    spec = spec_of(entry)
-    if spec is None or not uses_oauth(entry, config) or spec.access_token_field in typed:
-        return secrets
-    if not uses_oauth(entry, saved.config):
-        return secrets  # switched to OAuth in this form and not signed in yet: the test says what is missing
-    return await refresh_if_needed(hub, saved, secrets)
+    async def refresh_if_needed(self, record: InstanceRecord, secrets: dict[str, str]) -> dict[str, str]:
+        """Before a test: an access token that is expired or about to be is refreshed and the new tokens saved.
+        Raises ReauthNeeded (and sets needs_reauth) when that is impossible; OAuthError on a network failure."""
+        entry = self._types.entry(record.type)
+        if not uses_oauth(entry, record.config):
+            return secrets
+        spec = spec_of(entry)
+        loop = asyncio.get_running_loop()
+        tokens = tokens_from_secrets(spec, secrets)
+        if tokens is None:
+            await loop.run_in_executor(None, self.mark_needs_reauth, record.id)
+            record.needs_reauth = True
+            raise ReauthNeeded(f"{record.name} is not signed in to {entry.name}: sign in again")
+        if not tokens.expires_within(REFRESH_MARGIN):
+            return secrets
+        if not tokens.refresh_token:
+            await loop.run_in_executor(None, self.mark_needs_reauth, record.id)
+            record.needs_reauth = True
+            raise ReauthNeeded(f"The {entry.name} sign-in has expired and cannot be refreshed: sign in again")
+        client = await loop.run_in_executor(None, self.client_for, entry, record.config)
+        try:
+            fresh = await refresh(client, tokens.refresh_token)
+        except OAuthError as exc:
+            if exc.kind != "refresh_refused":
+                raise
+            await loop.run_in_executor(None, self.mark_needs_reauth, record.id)
+            record.needs_reauth = True
+            log.info("refresh refused for instance %s: needs re-auth", record.id)
+            raise ReauthNeeded(str(exc)) from None
+        new = tokens_to_secrets(spec, fresh)
+        saved = await loop.run_in_executor(None, self.save_tokens, record.id, new, False)
+        record.secret_fields = saved.secret_fields
+        log.info("refreshed the access token of instance %s", record.id)
+        stale = {spec.refresh_token_field, spec.expires_at_field} - set(new)
+        return {**{k: v for k, v in secrets.items() if k not in stale}, **new}
+
+
+    async def refresh_saved_tokens(self, saved: InstanceRecord, config: dict[str, Any], typed: dict[str, Any],
+                                   secrets: dict[str, str]) -> dict[str, str]:
+        """Testing an edit form: refresh only when the form uses OAuth with the saved tokens (no fresh sign-in)."""
+        entry = self._types.entry(saved.type)
+        spec = spec_of(entry)
+        if spec is None or not uses_oauth(entry, config) or spec.access_token_field in typed:
+            return secrets
+        if not uses_oauth(entry, saved.config):
+            return secrets  # switched to OAuth in this form and not signed in yet: the test says what is missing
+        return await self.refresh_if_needed(saved, secrets)
 
 
 def signed_in_now(entry: TypeEntry, secrets: dict[str, Any]) -> bool:

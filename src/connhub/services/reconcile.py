@@ -34,11 +34,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from connhub.storage.repository import InstanceNotFound
-from connhub.storage.vault import VaultError
+from connhub.core.records import InstanceNotFound, VaultError
 
 if TYPE_CHECKING:
-    from connhub.services.hub import Hub
+    from connhub.services.secrets import Vault
+    from connhub.storage.repository import InstanceStore
 
 log = logging.getLogger("connhub")
 
@@ -67,60 +67,67 @@ class ReconcileReport:
         return f"The keyring no longer has the saved secrets of: {names}. Edit each connection to enter them again."
 
 
-def note(hub: Hub, instance_id: str, keys: Iterable[str]) -> None:
-    """Journal: this process is about to write or remove these keyring items of `instance_id`."""
+def note(store: InstanceStore, owner: str, keys: Iterable[str]) -> None:
+    """Journal: this process is about to write or remove these keyring items of `owner` (an instance id, or
+    `app:<type>` for a type's app-level secrets)."""
     keys = sorted(set(keys))
     if keys:
-        hub.store.journal_put(instance_id, {"fields": keys, "pid": os.getpid(), "host": socket.gethostname(),
-                                            "at": time.time()})
+        store.journal_put(owner, {"fields": keys, "pid": os.getpid(), "host": socket.gethostname(),
+                                  "at": time.time()})
 
 
-def settle(hub: Hub, instance_id: str, keys: Iterable[str] | None = None) -> list[str]:
-    """Delete the noted keyring items that the instance's row does not claim (all of them if the row is gone),
-    then drop the note. Returns the user names removed. A keyring error leaves the note for a later run."""
-    keys = set(keys if keys is not None else hub.store.journal().get(instance_id, {}).get("fields", []))
+def claimed(store: InstanceStore, owner: str) -> set[str]:
+    """The items a row claims now: an instance's secret fields (none for "ask every time"), or the app-level
+    secrets a type's settings say are saved."""
+    if owner.startswith("app:"):
+        return set(store.app_settings(owner.removeprefix("app:")).secret_fields)
     try:
-        row = hub.store.get(instance_id)
-        claimed = set(row.secret_fields) if row.secret_mode == "keyring" else set()  # "session": none kept
+        row = store.get(owner)
     except InstanceNotFound:
-        claimed = set()
-    removed = hub.vault.delete(instance_id, sorted(keys - claimed))
-    hub.store.journal_clear(instance_id)
-    return [f"{instance_id}:{key}" for key in removed]
+        return set()
+    return set(row.secret_fields) if row.secret_mode == "keyring" else set()
 
 
-def settle_quietly(hub: Hub, instance_id: str, keys: Iterable[str]) -> None:
+def settle(store: InstanceStore, vault: Vault, owner: str, keys: Iterable[str] | None = None) -> list[str]:
+    """Delete the noted keyring items that the owner's row does not claim (all of them if the row is gone),
+    then drop the note. Returns the user names removed. A keyring error leaves the note for a later run."""
+    keys = set(keys if keys is not None else store.journal().get(owner, {}).get("fields", []))
+    removed = vault.delete(owner, sorted(keys - claimed(store, owner)))
+    store.journal_clear(owner)
+    return [f"{owner}:{key}" for key in removed]
+
+
+def settle_quietly(store: InstanceStore, vault: Vault, owner: str, keys: Iterable[str]) -> None:
     """settle() after an operation, for its own note: a failure is logged and left to reconcile()."""
     try:
-        settle(hub, instance_id, keys)
+        settle(store, vault, owner, keys)
     except VaultError as exc:
-        log.warning("keyring clean-up of instance %s left for the next start: %s", instance_id, exc)
+        log.warning("keyring clean-up of %s left for the next start: %s", owner, exc)
     except Exception as exc:  # noqa: BLE001 - never mask the operation's own outcome
-        log.warning("keyring clean-up of instance %s left for the next start (%s)", instance_id,
-                    type(exc).__name__)
+        log.warning("keyring clean-up of %s left for the next start (%s)", owner, type(exc).__name__)
 
 
-def reconcile(hub: Hub, check_missing: bool = True) -> ReconcileReport:
+def reconcile(store: InstanceStore, vault: Vault, check_missing: bool = True) -> ReconcileReport:
     """Settle the journal notes of dead processes; then, if `check_missing` and the keyring can list its
     items, mark rows whose secrets the keyring lost. Never raises for a keyring problem: it reports it."""
     report = ReconcileReport()
-    journal = hub.store.journal()
+    journal = store.journal()
     dead = {iid: entry for iid, entry in journal.items() if not _writer_alive(entry)}
     if dead:
-        status = hub.vault.status()
+        status = vault.status()
         if not status.usable:
             report.skipped.append(f"unsettled keyring clean-up kept for later: {status.problem}")
         else:
             for instance_id, entry in dead.items():
                 try:
-                    report.removed += settle(hub, instance_id, entry.get("fields", []))
+                    report.removed += settle(store, vault, instance_id, entry.get("fields", []))
                     report.settled.append(instance_id)
                 except VaultError as exc:
                     report.skipped.append(f"clean-up of {instance_id} kept for later: {exc}")
                     report.keyring_problem = str(exc)
                     break  # the keyring is not answering: do not wait out its timeout once per note
     if check_missing:
-        _mark_missing(hub, report, busy=set(journal) - set(dead))
+        _mark_missing(store, vault, report, busy=set(journal) - set(dead))
     for line in report.skipped:
         log.info("reconcile: %s", line)
     if report.settled or report.missing:
@@ -129,14 +136,14 @@ def reconcile(hub: Hub, check_missing: bool = True) -> ReconcileReport:
     return report
 
 
-def _mark_missing(hub: Hub, report: ReconcileReport, busy: set[str]) -> None:
+def _mark_missing(store: InstanceStore, vault: Vault, report: ReconcileReport, busy: set[str]) -> None:
     # The rows are read *before* the keyring is listed: a row only exists once its secrets were written
     # (secret first), so an item missing from the later listing is truly gone, or deleted with its row since.
-    records = [r for r in hub.store.list() if r.secret_fields and r.secret_mode == "keyring" and r.id not in busy]
+    records = [r for r in store.list() if r.secret_fields and r.secret_mode == "keyring" and r.id not in busy]
     if not records:
         return
     try:
-        listed = hub.vault.list_users()
+        listed = vault.list_users()
     except VaultError as exc:
         report.skipped.append(f"secrets not checked: {exc}")
         report.keyring_problem = str(exc)
@@ -151,7 +158,7 @@ def _mark_missing(hub: Hub, report: ReconcileReport, busy: set[str]) -> None:
         message = (f"The keyring no longer has the saved {', '.join(sorted(lost))}: edit the connection to enter "
                    "it again.")
         with contextlib.suppress(InstanceNotFound):
-            if hub.store.drop_secret_fields(record.id, lost, message) is not None:
+            if store.drop_secret_fields(record.id, lost, message) is not None:
                 report.missing[record.name] = sorted(lost)
 
 
@@ -161,17 +168,6 @@ def _writer_alive(entry: dict) -> bool:
         return False
     if entry.get("host") != socket.gethostname():
         return True  # another machine's process: only age tells
-    pid = int(entry.get("pid", 0))
-    if pid <= 0:
-        return False  # os.kill(0, …) would signal our own process group
-    if pid == os.getpid():
-        return True  # one of this process's own threads
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
+    from connhub.core.processes import pid_alive
+
+    return pid_alive(int(entry.get("pid", 0)))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, make_url, text
+
+from connhub.storage.private import create_private_file, make_private_dir
 
 # The newest migration; `upgrade` skips Alembic (and its import) when the database is already there. Defined
 # beside the quick reader of the first paint, which checks it too.
@@ -20,12 +22,25 @@ def sqlite_url(data_dir: Path) -> str:
 
 def open_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _create_private_database(url)
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
     upgrade(engine)
     return engine
+
+
+def _create_private_database(url: str) -> None:
+    """A new SQLite file is created 0600 before SQLite opens it, in a 0700 folder: SQLite gives the -wal and
+    -shm files the database file's mode, so all three stay the owner's. An existing file keeps its mode."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not database or database == ":memory:" or parsed.query.get("uri") or parsed.query.get("mode") == "memory":
+        return
+    path = Path(database).expanduser()
+    make_private_dir(path.parent)
+    create_private_file(path)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -11,7 +11,9 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -91,3 +93,89 @@ class AppSettingRow(Base):
     value: Mapped[Any] = mapped_column(JSON(none_as_null=True), nullable=True)
     secret: Mapped[bool] = mapped_column(Boolean, default=False)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ActionRunRow(Base):
+    """The execution log (migration 0004): one row per action run, newest read first through the index."""
+
+    __tablename__ = "action_runs"
+    __table_args__ = (Index("ix_action_runs_instance_started", "instance_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(64))
+    #: The params as given, secret-kind values masked.
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    duration_ms: Mapped[float] = mapped_column(Float)
+    ok: Mapped[bool]
+    error_class: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    message: Mapped[str] = mapped_column(Text, default="")
+    result_size: Mapped[int] = mapped_column(Integer, default=0)
+    #: The result as compact JSON, cut at the preview cap (`truncated` says so); secrets scrubbed.
+    preview: Mapped[str] = mapped_column(Text, default="")
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Who ran it: "window", "cli", "workflow", "schedule".
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+
+
+class WebhookDeliveryRow(Base):
+    """The webhook inbox (migration 0005): one row per delivery, newest read first through the index."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_instance_received", "instance_id", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    status: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: ["JSONPath: message", …] of a payload that misses its event schema.
+    errors: Mapped[list] = mapped_column(JSON, default=list)
+    delivery_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: As received, the signature and auth headers masked.
+    headers: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The raw body, up to the receiver's cap (a bigger one is refused and kept empty).
+    body: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    body_size: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkflowRow(Base):
+    """A saved workflow (migration 0006): its definition as the user wrote it, and the hash of it."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (UniqueConstraint("workspace", "name", name="uq_workflows_workspace_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(64), default="default")
+    name: Mapped[str] = mapped_column(String(100))
+    definition: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WorkflowRunRow(Base):
+    """One run of a workflow: each step's outcome, masked params and result preview in `steps` (a JSON list)."""
+
+    __tablename__ = "workflow_runs"
+    __table_args__ = (Index("ix_workflow_runs_workflow_started", "workflow_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    workflow_id: Mapped[str] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"))
+    version: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(20), default="manual")
+    inputs: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: "running", "ok", "failed", "cancelled"; a "running" row whose process is gone reads as "interrupted".
+    status: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    duration_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    steps: Mapped[list] = mapped_column(JSON, default=list)
+    message: Mapped[str] = mapped_column(Text, default="")
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str] = mapped_column(String(255), default="")
+    #: The schedule slot a "schedule" run (or a "missed" row) is for: a slot is never run twice.
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -11,32 +11,17 @@ from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from connhub.core.records import (  # noqa: F401 (re-exported for storage callers)
+    DEFAULT_WORKSPACE,
+    AppSettings,
+    EditConflict,
+    InstanceNotFound,
+    InstanceRecord,
+    NameTaken,
+    TestRun,
+)
 from connhub.storage.models import AppSettingRow, InstanceRow, SettingRow, TestRunRow
-from connhub.storage.records import DEFAULT_WORKSPACE, AppSettings, InstanceRecord, TestRun  # noqa: F401 (re-exported)
-
-#: Settings rows `keyring-journal:<instance id>`: see InstanceStore.journal_put.
-JOURNAL_PREFIX = "keyring-journal:"
-
-
-class NameTaken(ValueError):
-    def __init__(self, name: str, workspace: str):
-        super().__init__(f"An instance named {name!r} already exists in workspace {workspace!r}: choose another "
-                         "name")
-
-
-class InstanceNotFound(LookupError):
-    def __init__(self, ref: str):
-        super().__init__(f"No instance named {ref!r} (see `connhub list`)")
-
-
-class EditConflict(RuntimeError):
-    """The instance changed (another window, another process) since the editor read it. `current` is how it
-    is now, so the user can look, and save again to replace it knowingly."""
-
-    def __init__(self, current: InstanceRecord):
-        self.current = current
-        super().__init__(f"{current.name!r} was changed elsewhere (another window or a connhub command) after you "
-                         "opened it")
+from connhub.storage.quick import JOURNAL_PREFIX  # settings rows `keyring-journal:<id>`: see journal_put
 
 
 @dataclass

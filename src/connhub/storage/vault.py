@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from connhub.core.records import VaultError, VaultStatus
 
 SERVICE = "connhub"
 DEFAULT_TIMEOUT = 5.0
@@ -19,17 +20,6 @@ T = TypeVar("T")
 NO_KEYRING = ("No secure keyring is available. Install and start a Secret Service such as GNOME Keyring "
               "or KWallet (on Debian: apt install gnome-keyring), then try again.")
 LOCKED = "The keyring is locked. Unlock it (log in to your desktop session or open your keyring) and retry."
-
-
-class VaultError(Exception):
-    """Secrets cannot be stored or read; the message says what to do. Nothing was written in plaintext."""
-
-
-@dataclass(frozen=True)
-class VaultStatus:
-    usable: bool
-    backend: str
-    problem: str | None = None
 
 
 def backend_name(backend: Any) -> str:
@@ -56,9 +46,9 @@ def insecurity(backend: Any) -> str | None:
     return None
 
 
-class SecretVault:
+class KeyringVault:
     """One keyring entry per secret field: service `connhub`, user name `<instance id>:<field>` (for a type's
-    app-level secrets, `app:<type>:<field>`: see `app_owner`)."""
+    app-level secrets, `app:<type>:<field>`: see services.secrets.app_owner)."""
 
     def __init__(self, backend: Any = None, timeout: float = DEFAULT_TIMEOUT):
         self._backend = backend
@@ -209,9 +199,3 @@ def _secret_service_users(backend: Any) -> list[str]:
 
 def _user(instance_id: str, key: str) -> str:
     return f"{instance_id}:{key}"
-
-
-def app_owner(type_name: str) -> str:
-    """Stands in for an instance id for a type's app-level secrets: keyring user `app:<type>:<field>`
-    (`app:github:cfg:oauth_client_secret`), which no instance UUID can collide with."""
-    return f"app:{type_name}"

@@ -8,7 +8,7 @@ import pytest
 
 from connhub.core.fields import active_keys, defaults
 from connhub.core.urls import UrlError, parse_url
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 from tests.integrations import (
     assert_builtin_ok,
     assert_failure,

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 from tests.integrations import assert_builtin_ok, assert_failure, assert_no_secrets
 from tests.support.servers import http_server
 from tests.support.services import free_port

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.support.servers import LocalHttpServer, Reply, Request, http_server
+from tests.support.type_cases import manifest_only_types
 
-#: The five manifest-only SaaS types.
-SAAS_TYPES = ("github", "gitlab", "jira", "slack", "stripe")
+#: The manifest-only SaaS types, from the registry (github, gitlab, jira, slack, stripe today).
+SAAS_TYPES = tuple(manifest_only_types())
 
 
 def bearer(request: Request) -> str | None:

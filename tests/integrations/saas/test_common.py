@@ -11,21 +11,18 @@ import pytest
 
 from connhub.core.fields import all_specs
 from connhub.integrations.http import HttpIntegration
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 from tests.integrations import assert_failure, assert_no_secrets
 from tests.integrations.saas.conftest import SAAS_TYPES
 from tests.support.servers import http_server
 from tests.support.services import free_port
+from tests.support.type_cases import cases
 
-#: type → (URL field, secrets that pass the form's checks, the request path the API expects).
-CASES = {
-    "github": ("base_url", {"token": "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}, "/user"),
-    "gitlab": ("base_url", {"token": "glpat-0123456789abcdefghij"}, "/api/v4/user"),
-    "jira": ("site_url", {"api_token": "ATATT3xFfGF0abcdefghijklmnop"}, "/rest/api/3/myself"),
-    "slack": ("base_url", {"bot_token": "xoxb-123456789012-abcdefghijklmnopqrstuvwx"}, "/auth.test"),
-    "stripe": ("base_url", {"secret_key": "sk_test_abcdefghijklmnopqrstuvwxyz012345"}, "/v1/balance"),
-}
-EXTRA = {"jira": {"email": "mia@example.com"}}
+#: type → (URL field, secrets that pass the form's checks, the request path the API expects), from the manifests.
+CASES = {c.type: (c.url_field, c.secrets, c.test_path) for c in cases() if c.type in SAAS_TYPES}
+#: The other required fields (Jira's email), and the path under the API's address (Slack's "/api").
+EXTRA = {c.type: {k: v for k, v in c.values.items() if k != c.url_field} for c in cases() if c.type in SAAS_TYPES}
+URL_PATH = {c.type: c.url_path for c in cases()}
 
 
 def config(type_name: str, base: str, **more) -> dict:
@@ -63,12 +60,12 @@ def test_proxy_is_an_app_level_setting(registry, type_name):
 @pytest.mark.parametrize("type_name", SAAS_TYPES)
 def test_requests_go_through_the_proxy(run, anything_goes, proxy, type_name):
     _, secrets, path = CASES[type_name]
-    base = anything_goes.url + ("/api" if type_name == "slack" else "")
+    base = anything_goes.url + URL_PATH[type_name]
     before = len(anything_goes.requests)
     result = run(type_name, config(type_name, base, **{"cfg:proxy": proxy.url}), secrets)
     assert result.ok, result
     assert_no_secrets(result, secrets)
-    expected = ("/api" if type_name == "slack" else "") + path
+    expected = URL_PATH[type_name] + path
     assert proxy.seen[-1].endswith(f"{anything_goes.url}{expected}"), proxy.seen
     assert len(anything_goes.requests) == before + 1
     assert anything_goes.requests[-1].path == expected

@@ -130,7 +130,7 @@ def test_oauth_app_fields_are_app_level_and_not_in_the_instance_form(registry):
     specs = {s.key: s for s in registry.get("github").specs}
     assert specs["cfg:oauth_client_id"].app_level and not specs["cfg:oauth_client_id"].secret
     assert specs["cfg:oauth_client_secret"].app_level and specs["cfg:oauth_client_secret"].secret
-    instance_form = [s.key for s in specs.values() if not s.app_level]  # what gui/form.py and the CLI show
+    instance_form = [s.key for s in specs.values() if not s.app_level]  # what gui/editor/form.py and the CLI show
     # the OAuth tokens are the instance's own secrets, shown only when "Sign in with GitHub" is chosen
     assert instance_form == ["base_url", "auth_method", "token", "oauth_web_url", "oauth_access_token",
-                             "oauth_refresh_token", "oauth_expires_at", "verify_tls", "ca_file"]
+                             "oauth_refresh_token", "oauth_expires_at", "verify_tls", "ca_file", "webhook_secret"]

@@ -1,0 +1,515 @@
+"""Create or edit one instance: name, "Paste URL", the generated credential form, Test on the unsaved values, Save.
+
+"Paste URL" (types with URL schemes only) fills the form from a connection URL: on Enter, on "Fill", or at once
+when a URL is pasted in (not on each keystroke). The box is masked like a password, because a pasted URL
+usually holds one, with the same eye to check what was pasted; after a fill it is emptied (undo history
+included) and the URL is kept nowhere. Parsing touches no network and no keyring, so it runs on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+import shiboken6
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from connhub.core.fields import defaults
+from connhub.core.records import (
+    ENVIRONMENTS,
+    EditConflict,
+    InstanceNotFound,
+    InstanceRecord,
+    InvalidValues,
+    NameTaken,
+    VaultError,
+)
+from connhub.core.urls import UrlError, example_url
+from connhub.gui.editor.form import CredentialForm, _error_color, _muted_color
+from connhub.gui.editor.widgets import PasswordEdit
+from connhub.gui.icons import type_icon
+from connhub.gui.ops import HubOp, background, dialog_result, load_integration, show_error, spawn
+from connhub.gui.probing.probe_panel import ProbePanel
+from connhub.gui.theme import styled
+from connhub.plugins.registry import TypeEntry
+from connhub.services.hub import Hub
+
+
+class UrlEdit(PasswordEdit):
+    """The "Paste URL" box: masked, with the password box's eye to reveal it; Enter fills the form rather than
+    pressing the dialog's default button (Save)."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        super().keyPressEvent(event)  # emits returnPressed, then lets the key go on to the dialog
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+
+    def _update_action(self) -> None:
+        super()._update_action()
+        revealed = self.is_revealed()
+        self.reveal_action.setText("Hide" if revealed else "Show")
+        self.reveal_action.setToolTip("Hide the URL" if revealed else "Show the URL")
+        button = self.reveal_button()
+        if button is not None:
+            button.setAccessibleName("Show URL")
+            button.setAccessibleDescription("Hides the URL again" if revealed else "Reveals the URL as plain text")
+
+
+def _inserted(before: str, after: str) -> int:
+    """How many characters one edit put in (a paste puts in many at once, typing one)."""
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(before), len(after)) - prefix
+           and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]):
+        suffix += 1
+    return len(after) - prefix - suffix
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+class InstanceDialog(QDialog):
+    def __init__(self, hub: Hub, entry: TypeEntry, record: InstanceRecord | None = None, parent=None):
+        super().__init__(parent)
+        self.hub, self.entry, self.record = hub, entry, record
+        self.saved_record: InstanceRecord | None = None
+        #: Set when the user chose to open an existing look-alike instead of saving (duplicate warning).
+        self.open_existing: InstanceRecord | None = None
+        self._test_task: asyncio.Task | None = None
+        self._save_task: asyncio.Task | None = None
+        self._saving = False  # the keyring and the database are being written
+        self.setObjectName("instanceDialog")
+        self.setWindowTitle(f"Edit {entry.name} connection" if record else f"New {entry.name} connection")
+        self.resize(560, 680)
+
+        icon = QLabel()
+        icon.setPixmap(type_icon(hub.registry, entry.type).pixmap(32, 32))
+        title = QLabel(f"<b>{html.escape(entry.name)}</b>")
+        # Rich text has no palette(): a muted colour mixed from the palette, readable on light and dark themes.
+        description = QLabel(entry.manifest.description)
+        description.setObjectName("typeDescription")
+        description.setTextFormat(Qt.TextFormat.PlainText)
+        description.setWordWrap(True)
+        palette = description.palette()
+        text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(*(round(a * 0.62 + b * 0.38) for a, b in (
+            (text.red(), window.red()), (text.green(), window.green()), (text.blue(), window.blue())))))
+        description.setPalette(palette)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(title)
+        titles.addWidget(description)
+        header = QHBoxLayout()
+        header.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
+        header.addLayout(titles, 1)
+
+        self.name_edit = QLineEdit(record.name if record else "")
+        self.name_edit.setPlaceholderText(f"e.g. {entry.name} production")
+        self.name_edit.setAccessibleName("Connection name")
+        self.name_error = styled(QLabel(), "fieldError")
+        self.name_error.hide()
+        name_label = QLabel("&Name *")
+        name_label.setBuddy(self.name_edit)
+        name_row = QFormLayout()
+        name_row.addRow(name_label, self.name_edit)
+        name_row.addRow("", self.name_error)
+        self._name_row, self._name_label, self._name_aligned = name_row, name_label, False
+        self._url_label: QLabel | None = None
+        self.url_edit: UrlEdit | None = None
+        self.url_fill: QPushButton | None = None
+        self.url_message: QLabel | None = None
+        self._url_text = ""
+        if entry.manifest.url_schemes:
+            self._build_url_row(name_row)
+
+        self.form = CredentialForm(entry.specs, entry.manifest.credentials)
+        self.form.set_values(dict(record.config) if record else defaults(entry.specs))
+        if record:
+            self.form.mark_saved_secrets(set(record.secret_fields))
+        from connhub.gui.editor.oauth import attach_sign_in
+
+        self.sign_in = attach_sign_in(self.form, hub, entry, needs_reauth=bool(record and record.needs_reauth))
+        self.form.changed.connect(self._values_changed)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab goes from the name straight into the fields
+        holder = QWidget()
+        holder_layout = QVBoxLayout(holder)
+        holder_layout.setContentsMargins(0, 0, 0, 0)
+        holder_layout.addWidget(self.form)
+        holder_layout.addWidget(self._build_details(record))
+        holder_layout.addStretch(1)
+        scroll.setWidget(holder)
+
+        self.test_panel = ProbePanel()
+        self.test_panel.cancel_requested.connect(self.cancel_test)
+        self.test_button = QPushButton("&Test connection")
+        self.test_button.setToolTip("Test the values as they are now, without saving (Ctrl+T)")
+        self.test_button.clicked.connect(self.start_test)
+        self.test_button.setAutoDefault(False)  # Enter in a field saves; it never re-runs the test
+        QShortcut(QKeySequence("Ctrl+T"), self, activated=self.start_test)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                        | QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = self.buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setDefault(True)
+        self.buttons.accepted.connect(self.start_save)
+        self.buttons.rejected.connect(self.reject)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.test_button)
+        bottom.addStretch(1)
+        bottom.addWidget(self.buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addLayout(name_row)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(self.test_panel)
+        layout.addLayout(bottom)
+        self.name_edit.setFocus()
+
+    def _build_details(self, record: InstanceRecord | None) -> QGroupBox:
+        """Environment, tags, and where the secrets live: what organises the list, not how to connect."""
+        box = QGroupBox("Organise")
+        rows = QFormLayout(box)
+        self.environment = QComboBox()
+        self.environment.setAccessibleName("Environment")
+        self.environment.addItem("None", "")
+        for env in ENVIRONMENTS:
+            self.environment.addItem({"dev": "Development", "staging": "Staging", "prod": "Production"}[env], env)
+        self.environment.setCurrentIndex(max(0, self.environment.findData(record.environment or "")) if record
+                                         else 0)
+        self.environment.setToolTip("Production connections are marked in the list and ask before deletion")
+        self.tags_edit = QLineEdit(", ".join(record.tags) if record else "")
+        self.tags_edit.setPlaceholderText("e.g. billing, eu-west")
+        self.tags_edit.setAccessibleName("Tags")
+        self.ask_every_time = QCheckBox("Ask for secrets every time (keep them in memory only)")
+        self.ask_every_time.setAccessibleName("Ask for secrets every time")
+        self.ask_every_time.setToolTip("Secrets are never saved in the keyring: connhub asks for them once per "
+                                       "session, before the first test")
+        self.ask_every_time.setChecked(bool(record and record.secret_mode == "session"))
+        self._details_labels = []
+        for text, widget in (("&Environment", self.environment), ("T&ags", self.tags_edit)):
+            label = QLabel(text)
+            label.setBuddy(widget)
+            rows.addRow(label, widget)
+            self._details_labels.append(label)
+        rows.addRow("", self.ask_every_time)
+        return box
+
+    def details(self) -> dict:
+        return {"environment": self.environment.currentData() or "",
+                "tags": [t for t in (part.strip() for part in self.tags_edit.text().split(",")) if t],
+                "secret_mode": "session" if self.ask_every_time.isChecked() else "keyring"}
+
+    def _build_url_row(self, rows: QFormLayout) -> None:
+        self.url_edit = UrlEdit()
+        self.url_edit.setObjectName("urlEdit")
+        self.url_edit.setPlaceholderText(example_url(self.entry.manifest, self.entry.specs))
+        self.url_edit.setAccessibleName("Connection URL")
+        self.url_edit.setToolTip("Paste a connection URL to fill in the form. The URL itself is not kept.")
+        self.url_edit.returnPressed.connect(self.fill_from_url)
+        self.url_edit.textEdited.connect(self._url_edited)
+        self.url_fill = QPushButton("&Fill")
+        self.url_fill.setAutoDefault(False)
+        self.url_fill.setToolTip("Fill in the form from the URL (Enter)")
+        self.url_fill.clicked.connect(self.fill_from_url)
+        self.url_message = QLabel()
+        self.url_message.setObjectName("urlMessage")
+        self.url_message.setWordWrap(True)
+        self.url_message.setTextFormat(Qt.TextFormat.PlainText)
+        self.url_message.hide()
+        # One cell holds the box, its button and the message under them, as the form's rows do.
+        cell = QWidget()
+        column = QVBoxLayout(cell)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        line = QHBoxLayout()
+        line.setContentsMargins(0, 0, 0, 0)
+        line.addWidget(self.url_edit, 1)
+        line.addWidget(self.url_fill)
+        column.addLayout(line)
+        column.addWidget(self.url_message)
+        self._url_label = QLabel("Paste &URL")
+        self._url_label.setBuddy(self.url_edit)
+        rows.addRow(self._url_label, cell)
+
+    # --- paste a URL ------------------------------------------------------------------------------------
+
+    def _url_edited(self, text: str) -> None:
+        before, self._url_text = self._url_text, text
+        self._show_url_message("", "")  # an old message no longer matches what is in the box
+        if _inserted(before, text) > 1 and "://" in text:
+            self.fill_from_url()  # pasted (or dropped) in one go: fill at once
+
+    def fill_from_url(self) -> bool:
+        """Fill the form from the URL box; on a bad URL, say why under the box and change nothing."""
+        if self.url_edit is None or self.url_edit.isReadOnly():
+            return False
+        url = self.url_edit.text()
+        if not url.strip():
+            self._show_url_message("error", f"Paste a connection URL first, like {self.url_edit.placeholderText()}")
+            return False
+        try:
+            parsed = self.hub.types.values_from_url(self.entry.type, url, keep=self.form.values())
+        except UrlError as exc:
+            self._show_url_message("error", _sentence(str(exc)))
+            return False
+        self.form.set_values(parsed.values)
+        self.url_edit.setText("")  # unlike clear(), also forgets the undo history: the URL may hold a password
+        self.url_edit.set_revealed(False)  # the next URL is masked again
+        self._url_text = ""
+        if parsed.unknown_params:
+            self._show_url_message("warning", f"Filled in. {self.entry.name} does not know these URL parameters, "
+                                   f"which were left out: {', '.join(parsed.unknown_params)}")
+        else:
+            self._show_url_message("info", "Filled in from the URL (the URL itself is not kept)")
+        return True
+
+    def _show_url_message(self, level: str, text: str) -> None:
+        if self.url_message is None:
+            return
+        palette = self.url_message.palette()
+        base = self.palette()
+        dark = base.color(QPalette.ColorRole.Window).lightness() < 128
+        color = {"error": _error_color(base), "warning": QColor("#ffcc80" if dark else "#8a5300")}.get(
+            level, _muted_color(base))
+        palette.setColor(QPalette.ColorRole.WindowText, color)
+        self.url_message.setPalette(palette)
+        self.url_message.setProperty("level", level)
+        self.url_message.setText(text)
+        self.url_message.setVisible(bool(text))
+        self.url_edit.setAccessibleDescription(text)
+
+    def url_message_text(self) -> str:
+        return self.url_message.text() if self.url_message is not None and self.url_message.isVisibleTo(self) else ""
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._name_aligned:
+            self._name_aligned = True
+            self._align_name_row()
+
+    def _align_name_row(self) -> None:
+        """Line the Name row up with the form's label and field columns (the form indents its top rows to
+        match its group boxes, so a plain form layout here would sit a few pixels off)."""
+        self.layout().activate()
+        best = None
+        for layout in self.form.findChildren(QFormLayout):
+            for row in range(layout.rowCount()):
+                label, field = (layout.itemAt(row, role) for role in (QFormLayout.ItemRole.LabelRole,
+                                                                      QFormLayout.ItemRole.FieldRole))
+                if not (label and field and label.widget() and field.widget()
+                        and label.widget().isVisibleTo(self)):
+                    continue
+                x = label.widget().mapTo(self, QPoint(0, 0)).x()
+                if best is None or x < best[0]:
+                    best = (x, field.widget())
+        if best is None:
+            return
+        label_x, field = best
+        field_x = field.mapTo(self, QPoint(0, 0)).x()
+        outer = self.layout().contentsMargins()
+        left = max(0, label_x - outer.left())
+        right = max(0, self.width() - outer.right() - (field_x + field.width()))
+        self._name_row.setContentsMargins(left, 0, right, 0)
+        spacing = max(self._name_row.horizontalSpacing(), 0)
+        width = field_x - label_x - spacing
+        labels = [label for label in (self._name_label, self._url_label) if label is not None]
+        if all(width >= label.sizeHint().width() for label in labels):
+            for label in labels:
+                label.setFixedWidth(width)
+        # The Organise box's fields start where the form's do.
+        box_label_x = self._details_labels[0].mapTo(self, QPoint(0, 0)).x()
+        box_width = field_x - box_label_x - spacing
+        if all(box_width >= label.sizeHint().width() for label in self._details_labels):
+            for label in self._details_labels:
+                label.setFixedWidth(box_width)
+        self.layout().activate()  # in place before the first paint, not one event later
+
+    # --- test -------------------------------------------------------------------------------------------
+
+    def start_test(self) -> None:
+        if self._test_task and not self._test_task.done():
+            return
+        self._test_task = spawn(self.run_test())
+
+    async def run_test(self):
+        self._test_task = task = asyncio.current_task()
+
+        def mine() -> bool:  # once cancelled, this test must leave the UI to whatever came after it
+            return self._test_task is task
+
+        values = self.form.values()
+        errors = self.form.validate()
+        if errors:
+            self.form.show_errors(errors)
+            return None
+        self._set_busy(True)
+        self.test_panel.start()
+        try:
+            await load_integration(self.entry)
+            result = await self.hub.prober.test_values(self.entry.type, values,
+                                                on_stage=lambda stage: mine() and self.test_panel.set_stage(stage),
+                                                saved_from=self.record)
+        except asyncio.CancelledError:
+            if mine():
+                self.test_panel.show_cancelled()
+            return None
+        except VaultError as exc:
+            if mine():
+                self.test_panel.clear()
+                show_error(self, "Keyring", str(exc))
+            return None
+        finally:
+            if mine():
+                self._set_busy(False)
+        if mine():
+            self.test_panel.show_result(result)
+        return result
+
+    def cancel_test(self) -> None:
+        if self._test_task and not self._test_task.done():
+            self._test_task.cancel()
+            # Unlock at once; the task's own cleanup finishes in the background, and a new test may start
+            # before it has (the old task no longer counts as running).
+            self._test_task = None
+            self._set_busy(False)
+            self.test_panel.show_cancelled()
+
+    def _set_busy(self, busy: bool) -> None:
+        # Disabling the focused control hands the focus to a button, where Enter would press *it*: give the
+        # keyboard user's place back afterwards.
+        if busy:
+            self._focus_before_busy = QApplication.focusWidget()
+        self.form.set_read_only(busy)
+        self.name_edit.setReadOnly(busy)
+        if self.url_edit is not None:
+            self.url_edit.setReadOnly(busy)
+            self.url_fill.setEnabled(not busy)
+        self.test_button.setEnabled(not busy)
+        self.save_button.setEnabled(not busy)
+        if not busy:
+            self.save_button.setDefault(True)  # a button that held the focus meanwhile took the default role
+        previous = getattr(self, "_focus_before_busy", None)
+        if not busy and previous is not None and shiboken6.isValid(previous) and self.isAncestorOf(previous):
+            previous.setFocus()
+
+    def _values_changed(self) -> None:
+        if not self.test_panel.running:
+            self.test_panel.clear()  # a result that no longer matches the values would mislead
+
+    # --- save -------------------------------------------------------------------------------------------
+
+    def start_save(self) -> None:
+        if self._save_task and not self._save_task.done():
+            return
+        self._save_task = spawn(self.save())
+
+    async def save(self) -> InstanceRecord | None:
+        name = self.name_edit.text().strip()
+        self._show_name_error("" if name else "Give the connection a name")
+        errors = self.form.validate()
+        if errors or not name:
+            return None
+        values = self.form.values()
+        details = self.details()
+        except_id = self.record.id if self.record else None
+        self._set_busy(True)
+        try:  # a taken name is told first; then a look-alike of a saved connection is worth a question
+            taken = await background(self.hub.instances.name_taken, name, except_id)
+            similar = [] if taken else await background(self.hub.instances.similar, self.entry.type, values, except_id)
+        finally:
+            self._set_busy(False)
+        if taken:
+            self._show_name_error(str(NameTaken(name, self.hub.instances.workspace)))
+            return None
+        if similar and not await self._confirm_duplicate(similar[0]):
+            return None
+        self._set_busy(True)
+        self._saving = True
+        try:
+            if self.record:
+                op = HubOp(self, "Secrets not saved", self.hub.instances.update, self.record.id, values, name=name,
+                           expected_updated_at=self.record.updated_at, **details)
+            else:
+                op = HubOp(self, "Secrets not saved", self.hub.instances.create, self.entry.type, name, values,
+                           **details)
+            op.handle(NameTaken, lambda exc: self._show_name_error(str(exc))).handle(InvalidValues, self._show_invalid)
+            op.handle(EditConflict, self._changed_elsewhere).handle(InstanceNotFound, self._deleted_elsewhere)
+            saved = await op.worded(lambda exc: f"{exc}\n\nNothing was saved.")  # the keyring refused
+            if op.failed:
+                return None
+        finally:
+            self._saving = False
+            self._set_busy(False)
+        self.saved_record = saved
+        self.accept()
+        return saved
+
+    async def _confirm_duplicate(self, existing: InstanceRecord) -> bool:
+        """Same type, same address and user as a saved one: most likely a mistake. Save anyway, open the
+        existing one instead, or go back to the form."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "Possible duplicate",
+                          f"“{existing.name}” already connects to {existing.summary} as this type.\n\n"
+                          "Save another connection to the same place?", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("duplicateWarning")
+        save = box.addButton("Save anyway", QMessageBox.ButtonRole.AcceptRole)
+        open_existing = box.addButton(f"Open “{existing.name}”", QMessageBox.ButtonRole.ActionRole)
+        back = box.addButton("Back to the form", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        await dialog_result(box)
+        clicked = box.clickedButton()
+        box.deleteLater()
+        if clicked is open_existing:
+            self.open_existing = existing
+            super().reject()
+        return clicked is save
+
+    def _show_invalid(self, exc: InvalidValues) -> None:
+        self._show_name_error(exc.errors.pop("name", ""))
+        self.form.show_errors(exc.errors)
+
+    def _changed_elsewhere(self, exc: EditConflict) -> None:
+        self.record = exc.current  # the next Save replaces what is there now, knowingly
+        show_error(self, "Changed elsewhere", f"{_sentence(str(exc))}.\n\nYour changes were not saved. Save "
+                   "again to replace the other changes with yours, or Cancel to keep them.")
+
+    def _deleted_elsewhere(self, _exc: InstanceNotFound) -> None:
+        show_error(self, "Not saved", f"“{self.record.name}” was deleted elsewhere (another window or "
+                   "`connhub remove`) after you opened it. Nothing was saved.")
+
+    def _show_name_error(self, text: str) -> None:
+        self.name_error.setText(text)
+        self.name_error.setVisible(bool(text))
+
+    def reject(self) -> None:
+        if self._saving:
+            return  # a save is writing (bounded by the keyring's timeout): closing now would hide its outcome
+        self.cancel_test()
+        if self.sign_in is not None:
+            self.sign_in.cancel()  # closes the loopback listener
+        super().reject()

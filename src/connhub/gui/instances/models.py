@@ -1,0 +1,489 @@
+"""List models: instances and integration types, for Qt's model/view (no widget per row)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QAbstractProxyModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+from connhub.core.records import InstanceRecord
+from connhub.gui.icons import type_icon, warning_icon
+
+if TYPE_CHECKING:
+    from connhub.plugins.catalog import TypeCatalog
+
+GROUP_TITLES = {
+    "database": "Databases", "cache": "Caches", "messaging": "Messaging", "storage": "Storage",
+    "http-api": "HTTP APIs", "devtools": "Developer tools", "communication": "Communication",
+    "payments": "Payments", "remote": "Remote access", "other": "Other",
+}
+
+
+class Roles(IntEnum):
+    RECORD = Qt.ItemDataRole.UserRole + 1
+    TYPE = Qt.ItemDataRole.UserRole + 2
+    STATUS = Qt.ItemDataRole.UserRole + 3
+    SEARCH_TEXT = Qt.ItemDataRole.UserRole + 4
+    SUMMARY = Qt.ItemDataRole.UserRole + 5
+    STATUS_TEXT = Qt.ItemDataRole.UserRole + 6
+    ID = Qt.ItemDataRole.UserRole + 7
+    ENVIRONMENT = Qt.ItemDataRole.UserRole + 8
+    TAGS = Qt.ItemDataRole.UserRole + 9
+    LIVE = Qt.ItemDataRole.UserRole + 10  # "queued" / "testing" while a Test all runs, else None
+
+
+STATUS_ORDER = {"failing": 0, "untested": 1, "ok": 2}
+ENVIRONMENT_TITLES = {"dev": "dev", "staging": "staging", "prod": "PROD"}
+#: What a row's badge says while a Test all holds it (the delegate draws these instead of the status).
+LIVE_TEXT = {"queued": "queued", "testing": "testing…"}
+_LIVE_ROLES = [Roles.LIVE, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleTextRole]
+
+
+def age(when: datetime | None, now: datetime | None = None) -> str:
+    if when is None:
+        return ""
+    seconds = max(0, int(((now or datetime.now(UTC)) - when).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def status_text(record: InstanceRecord) -> str:
+    if record.status == "untested":
+        return "untested"
+    label = "ok" if record.status == "ok" else (record.last_error_class or "failing")
+    return f"{label} · {age(record.last_test_at)}"
+
+
+def _haystack(record: InstanceRecord) -> str:
+    return " ".join(part for part in (record.name, record.type, record.summary, record.environment, *record.tags)
+                    if part).lower()
+
+
+def _by_name(record: InstanceRecord) -> tuple:
+    return record.name.casefold(), record.name, record.id
+
+
+def _by_last_test(record: InstanceRecord) -> tuple:
+    tested = record.last_test_at
+    return (0, -tested.timestamp()) if tested else (1, 0.0), *_by_name(record)  # newest first, untested last
+
+
+#: The list's orders: the title the Sort box shows, and the key the model keeps its rows sorted by.
+SORTS = {"name": ("Name", _by_name),
+         "type": ("Type", lambda r: (r.type, *_by_name(r))),
+         "status": ("Status (failing first)", lambda r: (STATUS_ORDER.get(r.status, 1), *_by_name(r))),
+         "tested": ("Last tested", _by_last_test)}
+
+
+class InstanceListModel(QAbstractListModel):
+    """The saved instances, as plain records, kept sorted (by name unless `set_sort` says otherwise); drawn by
+    `InstanceDelegate`. The model sorts, not the proxy: a proxy sort calls `data()` from C++ for every
+    comparison, which took longer than everything else in the first paint (and seconds at 10,000 rows).
+    Names are editable in place (F2): an edit is only *requested* here (`rename_requested`); the window saves
+    it and upserts the result."""
+
+    rename_requested = Signal(str, str)
+
+    def __init__(self, types: TypeCatalog, parent=None):
+        super().__init__(parent)
+        self.catalog: TypeCatalog = types  # the row icons: the first paint's listing, then the validated registry
+        self._records: list[InstanceRecord] = []
+        self._keys: list[tuple[str, str, str]] = []
+        self._row_of: dict[str, int] = {}
+        self._haystacks: list[str] | None = None
+        self.sort_key = "name"
+        self._live: dict[str, str] = {}  # instance id → "queued" / "testing"; kept by id across resets
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._records)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        record = self._records[index.row()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            return record.name
+        if role == Roles.LIVE:
+            return self._live.get(record.id)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return type_icon(self.catalog, record.type)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{record.name}\n{record.summary}\n{self._status_text(record)}"
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            env = f", {record.environment} environment" if record.environment else ""
+            return f"{record.name}, {record.type}{env}, {self._status_text(record)}"
+        if role == Roles.RECORD:
+            return record
+        if role == Roles.ID:
+            return record.id
+        if role == Roles.TYPE:
+            return record.type
+        if role == Roles.STATUS:
+            return record.status
+        if role == Roles.SUMMARY:
+            return record.summary
+        if role == Roles.STATUS_TEXT:
+            return status_text(record)
+        if role == Roles.SEARCH_TEXT:
+            return self.search_text(index.row())
+        if role == Roles.ENVIRONMENT:
+            return record.environment
+        if role == Roles.TAGS:
+            return record.tags
+        return None
+
+    def flags(self, index):
+        return super().flags(index) | Qt.ItemFlag.ItemIsEditable if index.isValid() else super().flags(index)
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if role != Qt.ItemDataRole.EditRole or not index.isValid():
+            return False
+        name = " ".join(str(value).split())
+        record = self._records[index.row()]
+        if name and name != record.name:
+            self.rename_requested.emit(record.id, name)
+        return False  # shown once saved: the window upserts the renamed record
+
+    def set_sort(self, key: str) -> None:
+        """Re-sort every row by one of `SORTS` (ties by name)."""
+        if key != self.sort_key:
+            self.sort_key = key
+            self.set_records(self._records)
+
+    def search_text(self, row: int) -> str:
+        """What the filter matches, lower-case."""
+        return self.search_texts()[row]
+
+    def search_texts(self) -> list[str]:
+        """Every row's search text, built once per change of the rows (the filter scans them all per key)."""
+        if self._haystacks is None:
+            self._haystacks = [_haystack(r) for r in self._records]
+        return self._haystacks
+
+    def types(self) -> list[str]:
+        return [r.type for r in self._records]
+
+    def type_at(self, row: int) -> str:
+        return self._records[row].type
+
+    def _key(self, record: InstanceRecord) -> tuple:
+        return SORTS[self.sort_key][1](record)
+
+    def set_records(self, records: list[InstanceRecord]) -> None:
+        self.beginResetModel()
+        self._records = sorted(records, key=self._key)
+        self._keys = [self._key(r) for r in self._records]
+        self._haystacks = [_haystack(r) for r in self._records]  # now rather than on the first key typed
+        self._reindex()
+        self.endResetModel()
+
+    def _reindex(self) -> None:
+        self._row_of = {r.id: i for i, r in enumerate(self._records)}
+
+    def upsert(self, record: InstanceRecord) -> None:
+        """Add or replace a record; a new or renamed one goes (or moves) to its sorted place."""
+        key = self._key(record)
+        hay = self._haystacks
+        row = self._row_of.get(record.id)
+        if row is None:
+            row = bisect_left(self._keys, key)
+            self.beginInsertRows(QModelIndex(), row, row)
+            self._records.insert(row, record)
+            self._keys.insert(row, key)
+            if hay is not None:
+                hay.insert(row, _haystack(record))
+            self._reindex()
+            self.endInsertRows()
+            return
+        self._records[row] = record
+        if hay is not None:
+            hay[row] = _haystack(record)
+        if key != self._keys[row]:
+            target = bisect_left(self._keys[:row] + self._keys[row + 1:], key)  # its place among the others
+            if target != row:  # Qt counts the destination before the move: one further when moving down
+                self.beginMoveRows(QModelIndex(), row, row, QModelIndex(), target + 1 if target > row else target)
+                self._records.insert(target, self._records.pop(row))
+                del self._keys[row]
+                self._keys.insert(target, key)
+                if hay is not None:
+                    hay.insert(target, hay.pop(row))
+                self._reindex()
+                self.endMoveRows()
+                row = target
+            else:
+                self._keys[row] = key
+        self.dataChanged.emit(self.index(row), self.index(row))
+
+    def remove(self, instance_id: str) -> None:
+        row = self._row_of.get(instance_id)
+        if row is None:
+            return
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._records[row]
+        del self._keys[row]
+        if self._haystacks is not None:
+            del self._haystacks[row]
+        self.endRemoveRows()
+        self._reindex()
+
+    def row_of(self, instance_id: str) -> int | None:
+        return self._row_of.get(instance_id)
+
+    # --- live state of a Test all (not saved: a cancelled run leaves each row's saved status showing) -----
+
+    def live(self, instance_id: str) -> str | None:
+        return self._live.get(instance_id)
+
+    def set_live(self, instance_ids, state: str | None) -> None:
+        """Mark rows "queued" / "testing", or None to show their saved status again. One dataChanged over the
+        span of the touched rows, with the roles that change: the filter proxy neither re-sorts nor re-filters."""
+        rows = []
+        for instance_id in instance_ids:
+            if state is None:
+                self._live.pop(instance_id, None)
+            else:
+                self._live[instance_id] = state
+            if (row := self._row_of.get(instance_id)) is not None:
+                rows.append(row)
+        if rows:
+            self.dataChanged.emit(self.index(min(rows)), self.index(max(rows)), _LIVE_ROLES)
+
+    def clear_live(self) -> None:
+        self.set_live(list(self._live), None)
+
+    def _status_text(self, record: InstanceRecord) -> str:
+        live = self._live.get(record.id)
+        return LIVE_TEXT.get(live, live) if live else status_text(record)
+
+
+    def records(self) -> list[InstanceRecord]:
+        return list(self._records)
+
+
+_NO_PARENT = QModelIndex()
+
+
+class InstanceFilter(QAbstractProxyModel):
+    """Filter-as-you-type over name, type, summary and tags, optionally one type only, over an
+    `InstanceListModel` (which keeps the rows sorted).
+
+    Not a QSortFilterProxyModel: that calls `filterAcceptsRow` from C++ once per source row on every keystroke,
+    and at 10,000 rows those crossings alone made each key lag. Here the rows that match are computed in one
+    Python pass (a narrower filter only re-checks the rows that matched before), and Qt calls back only for
+    the rows the view shows. Current and selected rows survive a filter change (persistent indexes are moved
+    by record id)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._words: list[str] = []
+        self._type: str | None = None
+        self._rows: list[int] | None = None  # proxy row → source row; None: every source row, in order
+        self._size = 0  # rows shown (see _set_rows)
+        self._proxy_of: dict[int, int] = {}
+        self._saved: list[tuple[QModelIndex, str | None]] = []
+        self._connections: list = []
+
+    # --- the filter -------------------------------------------------------------------------------------
+
+    def set_text(self, text: str) -> None:
+        words = text.lower().split()
+        if words == self._words:
+            return  # a space typed, or the same filter again: nothing to redo over every row
+        narrower = self._rows is not None and len(words) >= len(self._words) and all(
+            old in new for old, new in zip(self._words, words))
+        self._words = words
+        self._refilter(narrower)
+
+    def set_type(self, type_name: str | None) -> None:
+        if type_name == self._type:
+            return
+        self._type = type_name
+        self._refilter(False)
+
+    def filterAcceptsRow(self, source_row: int, source_parent=QModelIndex()) -> bool:
+        model = self.sourceModel()
+        if self._type and model.type_at(source_row) != self._type:
+            return False
+        haystack = model.search_text(source_row)
+        return all(word in haystack for word in self._words)
+
+    def _matching(self, candidates: list[int] | None) -> list[int] | None:
+        """The source rows that pass, in one pass over plain lists (no call per row)."""
+        model = self.sourceModel()
+        if model is None:
+            return []
+        if not self._words and not self._type:
+            return None
+        rows = range(model.rowCount()) if candidates is None else candidates
+        if self._type:
+            types, wanted = model.types(), self._type
+            rows = [row for row in rows if types[row] == wanted]
+        haystacks = model.search_texts()
+        for word in self._words:
+            rows = [row for row in rows if word in haystacks[row]]
+        return list(rows)
+
+    def _set_rows(self, rows: list[int] | None) -> None:
+        """After every change of the filter or the source: which source rows show, and how many."""
+        self._rows = rows
+        self._proxy_of = {} if rows is None else {source: proxy for proxy, source in enumerate(rows)}
+        model = self.sourceModel()
+        self._size = len(rows) if rows is not None else model.rowCount() if model is not None else 0
+
+    def _refilter(self, narrower: bool) -> None:
+        self._layout_about_to_change()
+        self._set_rows(self._matching(self._rows if narrower else None))
+        self._layout_changed()
+
+    # --- keeping current and selected rows across changes -----------------------------------------------
+
+    def _layout_about_to_change(self) -> None:
+        self.layoutAboutToBeChanged.emit()
+        model = self.sourceModel()
+        saved = []
+        for index in self.persistentIndexList():
+            source = self.mapToSource(index)
+            saved.append((index, model.data(source, Roles.ID) if source.isValid() else None))
+        self._saved = saved
+
+    def _layout_changed(self) -> None:
+        model = self.sourceModel()
+        old, new = [], []
+        for index, instance_id in self._saved:
+            row = model.row_of(instance_id) if instance_id is not None and model is not None else None
+            old.append(index)
+            new.append(self.mapFromSource(model.index(row, 0)) if row is not None else QModelIndex())
+        self._saved = []
+        if old:
+            self.changePersistentIndexList(old, new)
+        self.layoutChanged.emit()
+
+    # --- following the source model ---------------------------------------------------------------------
+
+    def setSourceModel(self, model) -> None:
+        self.beginResetModel()
+        for signal, slot in self._connections:
+            signal.disconnect(slot)
+        self._connections = []
+        super().setSourceModel(model)
+        if model is not None:
+            for signal, slot in ((model.modelAboutToBeReset, self.beginResetModel),
+                                 (model.modelReset, self._source_reset),
+                                 (model.rowsAboutToBeInserted, self._source_about_to_change),
+                                 (model.rowsInserted, self._source_changed),
+                                 (model.rowsAboutToBeRemoved, self._source_about_to_change),
+                                 (model.rowsRemoved, self._source_changed),
+                                 (model.rowsAboutToBeMoved, self._source_about_to_change),
+                                 (model.rowsMoved, self._source_changed),
+                                 (model.layoutAboutToBeChanged, self._source_about_to_change),
+                                 (model.layoutChanged, self._source_changed),
+                                 (model.dataChanged, self._source_data_changed)):
+                signal.connect(slot)
+                self._connections.append((signal, slot))
+        self._set_rows(self._matching(None))
+        self.endResetModel()
+
+    def _source_reset(self) -> None:
+        self._set_rows(self._matching(None))
+        self.endResetModel()
+
+    def _source_about_to_change(self, *_args) -> None:
+        self._layout_about_to_change()
+
+    def _source_changed(self, *_args) -> None:
+        self._set_rows(self._matching(None))
+        self._layout_changed()
+
+    def _source_data_changed(self, top_left, bottom_right, roles=()) -> None:
+        rows = range(top_left.row(), bottom_right.row() + 1)
+        if self._rows is not None and any((row in self._proxy_of) != self.filterAcceptsRow(row) for row in rows):
+            self._refilter(False)  # a row now matches, or no longer does
+            return
+        shown = [self._proxy_of[row] if self._rows is not None else row for row in rows
+                 if self._rows is None or row in self._proxy_of]
+        if shown:
+            self.dataChanged.emit(self.index(min(shown), 0), self.index(max(shown), 0), list(roles or []))
+
+    # --- QAbstractProxyModel ----------------------------------------------------------------------------
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
+        return 0 if parent.isValid() else self._size
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT) -> int:
+        return 0 if parent.isValid() else 1
+
+    def index(self, row: int, column: int = 0, parent: QModelIndex | QPersistentModelIndex = _NO_PARENT):
+        # Called from C++ for every shown row when the view lays out: kept to the bare minimum.
+        if column or row < 0 or row >= self._size or parent.isValid():
+            return QModelIndex()
+        return self.createIndex(row, 0)
+
+    def parent(self, index=None):
+        if index is None:  # QObject.parent()
+            return super().parent()
+        return QModelIndex()
+
+    def hasChildren(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> bool:
+        return not parent.isValid() and self.rowCount() > 0
+
+    def sibling(self, row: int, column: int, index) -> QModelIndex:
+        return self.index(row, column)
+
+    def mapToSource(self, proxy_index) -> QModelIndex:
+        model = self.sourceModel()
+        if model is None or not proxy_index.isValid():
+            return QModelIndex()
+        row = proxy_index.row() if self._rows is None else self._rows[proxy_index.row()]
+        return model.index(row, 0)
+
+    def mapFromSource(self, source_index) -> QModelIndex:
+        if not source_index.isValid():
+            return QModelIndex()
+        row = source_index.row() if self._rows is None else self._proxy_of.get(source_index.row())
+        return self.createIndex(row, 0) if row is not None else QModelIndex()
+
+
+def type_tree_model(types: TypeCatalog, counts: dict[str, int] | None = None) -> QStandardItemModel:
+    """Sidebar: "All connections", then one node per group with its types; broken types show why."""
+    model = QStandardItemModel()
+    counts = counts or {}
+    everything = QStandardItem("All connections")
+    everything.setData(None, Roles.TYPE)
+    everything.setEditable(False)
+    model.appendRow(everything)
+    groups: dict[str, QStandardItem] = {}
+    for entry in sorted(types.summaries(), key=lambda e: e.name.lower()):  # no validation needed
+        group = entry.group
+        if group not in groups:
+            node = QStandardItem(GROUP_TITLES.get(group, group.title()))
+            node.setEditable(False)
+            node.setSelectable(False)
+            groups[group] = node
+        item = QStandardItem(entry.name)
+        item.setEditable(False)
+        item.setData(entry.type, Roles.TYPE)
+        if entry.ok:
+            item.setIcon(type_icon(types, entry.type))
+            item.setToolTip(entry.description)
+        else:
+            item.setIcon(warning_icon())
+            item.setText(f"{entry.name} (disabled)")
+            item.setToolTip(f"This type is disabled: {entry.error}")
+        groups[group].appendRow(item)
+    order = list(GROUP_TITLES)
+    for group in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
+        model.appendRow(groups[group])
+    return model

@@ -1,0 +1,116 @@
+"""The window's toolbar, File menu, shortcuts and the list's context menu: which action does what."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
+
+from connhub.gui.instances.models import SORTS
+from connhub.gui.ops import spawn
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QMenu
+
+    from connhub.gui.shell.main_window import MainWindow
+
+
+def build_actions(w: MainWindow, workspace: str) -> None:
+    toolbar = QToolBar("Main")
+    toolbar.setObjectName("mainToolbar")
+    toolbar.setMovable(False)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    w.addToolBar(toolbar)
+
+    def action(text: str, shortcut: str | QKeySequence.StandardKey, slot, tip: str) -> QAction:
+        act = QAction(text, w)
+        act.setShortcut(QKeySequence(shortcut))
+        act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
+        act.triggered.connect(slot)
+        w.addAction(act)
+        return act
+
+    a = w.instance_actions
+    w.new_action = action("New…", "Ctrl+N", a.new_instance, "Add a connection")
+    w.test_action = action("Test", "Ctrl+T", w.single_test.start_selected, "Test the selected connection")
+    w.edit_action = action("Edit…", "Ctrl+E", a.edit_selected, "Edit the selected connection")
+    w.rename_action = action("Rename", "F2", a.rename_selected, "Rename the selected connection")
+    w.duplicate_action = action("Duplicate", "Ctrl+D", a.duplicate_selected, "Duplicate, secrets included")
+    w.delete_action = action("Delete…", QKeySequence.StandardKey.Delete, a.delete_selected,
+                             "Delete the selected connections")
+    w.settings_action = action("Settings…", "Ctrl+,", a.open_settings, "Settings")
+    w.find_action = action("Find", "Ctrl+F", lambda: (w.search.setFocus(), w.search.selectAll()),
+                           "Filter connections")
+    w.copy_summary_action = action("Copy address", "Ctrl+Shift+C", a.copy_summary,
+                                   "Copy the connection's address (never a secret)")
+    for act in (w.new_action, w.test_action, w.test_all.all_action, w.edit_action,
+                w.duplicate_action, w.delete_action):
+        toolbar.addAction(act)
+    toolbar.addSeparator()
+    toolbar.addAction(w.settings_action)
+    # Export… and Import… (gui/transfer/actions.py, loaded on first use), also in the File menu.
+    w.import_action = action("&Import…", "Ctrl+Shift+I", lambda: w.transfer.import_clicked(),
+                             "Import connections from a file")
+    w.export_action = action("E&xport…", "Ctrl+Shift+E", lambda: w.transfer.export_clicked(),
+                             "Export connections to a file")
+    file_menu = w.menuBar().addMenu("&File")
+    toolbar.addSeparator()
+    for act in (w.import_action, w.export_action):
+        file_menu.addAction(act)
+        toolbar.addAction(act)
+    toolbar.addSeparator()
+
+    w.workspace_box = QComboBox()
+    w.workspace_box.setAccessibleName("Workspace")
+    w.workspace_box.setToolTip("Each workspace holds its own connections")
+    w.workspace_box.setMinimumContentsLength(12)
+    w.workspace_box.activated.connect(w.workspaces.chosen)
+    w.workspaces.fill([workspace], workspace)
+    workspace_label = QLabel(" &Workspace ")
+    workspace_label.setBuddy(w.workspace_box)
+    toolbar.addWidget(workspace_label)
+    toolbar.addWidget(w.workspace_box)
+    w.sort_box = QComboBox()
+    w.sort_box.setAccessibleName("Sort connections by")
+    for key, (title, _key) in SORTS.items():
+        w.sort_box.addItem(title, key)
+    w.sort_box.currentIndexChanged.connect(lambda _i: w.sort_by(w.sort_box.currentData()))
+    sort_label = QLabel("  S&ort ")
+    sort_label.setBuddy(w.sort_box)
+    toolbar.addWidget(sort_label)
+    toolbar.addWidget(w.sort_box)
+
+
+def show_context_menu(w: MainWindow, pos) -> None:
+    index = w.list_view.indexAt(pos)
+    if index.isValid() and not w.list_view.selectionModel().isSelected(index):
+        w.list_view.selectionModel().setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+    context_menu(w).popup(w.list_view.viewport().mapToGlobal(pos))
+
+
+def context_menu(w: MainWindow) -> QMenu:
+    """Everything the toolbar and shortcuts do for the selection, plus the environment."""
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu(w)
+    menu.setObjectName("instanceMenu")
+    menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    if not w.selected_records():
+        menu.addAction(w.new_action)
+        return menu
+    for act in (w.test_action, w.test_all.selected_action, w.edit_action, w.rename_action,
+                w.duplicate_action, w.copy_summary_action):
+        menu.addAction(act)
+    environments = menu.addMenu("Environment")
+    environments.setObjectName("environmentMenu")
+    current = {r.environment for r in w.selected_records()}
+    for key, title in (("", "None"), ("dev", "Development"), ("staging", "Staging"), ("prod", "Production")):
+        act = environments.addAction(title)
+        act.setCheckable(True)
+        act.setChecked(current == {key or None})
+        act.triggered.connect(lambda _checked=False, key=key: spawn(w.set_environment(key)))
+    menu.addSeparator()
+    menu.addAction(w.delete_action)
+    return menu
