@@ -12,7 +12,7 @@ import pytest
 from connhub.core.errors import ErrorClass
 from connhub.core.results import TestResult
 from connhub.plugins.registry import Registry
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 
 
 def assert_failure(result: TestResult, error_class: str, secrets: dict | None = None,

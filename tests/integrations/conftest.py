@@ -13,7 +13,7 @@ from faker import Faker
 
 from connhub.core.results import TestResult
 from connhub.plugins.registry import Registry
-from connhub.services.testing import run_test
+from connhub.services.runner import run_test
 from tests.support.servers import blackhole_server, make_tls_files
 from tests.support.services import missing
 

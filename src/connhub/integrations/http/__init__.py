@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,20 +29,57 @@ from connhub.core.errors import (
     classify,
 )
 from connhub.core.integration import Integration, Values
-from connhub.core.net import classify_os_chain, handshake, resolve_host, retry_after, tls_context
+from connhub.core.net import (
+    classify_http_transport,
+    classify_os_chain,
+    handshake,
+    resolve_host,
+    retry_after,
+    tls_context,
+)
 from connhub.core.results import ConnectionInfo, ProbeInfo
 
 if TYPE_CHECKING:
     import httpx
 
-    from connhub.core.manifest import HttpTest
+    from connhub.core.actions import RenderedRequest
+    from connhub.core.context import ActionContext
+    from connhub.core.manifest import ActionSpec, HttpTest
 
 USER_AGENT = "connhub/0.1"
 MAX_REDIRECTS = 5
 MAX_BODY = 1 << 20  # a test answer is small; never read more than this
+ACTION_MAX_BODY = 8 << 20  # one answer (page) of an action
 MAX_DETAIL = 200  # characters of one value quoted from an answer
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _TEMPLATE = re.compile(r"\{([A-Za-z0-9_.:-]+)\}")
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """What the test and every action request of a type share: base URL, headers with auth, TLS, proxy."""
+
+    base: str
+    headers: dict[str, str]
+    auth: Any  # httpx.Auth | None
+    verify: Any
+    proxy: str | None
+
+    def __repr__(self) -> str:  # the headers carry the credentials
+        return f"_Setup(base={self.base!r}, headers={sorted(self.headers)}, proxy={self.proxy is not None})"
+
+    @asynccontextmanager
+    async def client(self, url: str, ctx: TestContext) -> AsyncIterator[httpx.AsyncClient]:
+        """A client for this setup, once the first hop's name resolves (through a proxy, only the proxy's
+        name must resolve here: the proxy resolves the API's)."""
+        import httpx
+
+        first_hop = urlsplit(self.proxy or url)
+        await resolve_host(first_hop.hostname or "", first_hop.port, ctx)
+        async with httpx.AsyncClient(verify=self.verify, timeout=httpx.Timeout(ctx.remaining()),
+                                     follow_redirects=False, auth=self.auth, trust_env=False,
+                                     proxy=self.proxy) as client:
+            yield client
 
 
 # --- the declarative HTTP runner ---------------------------------------------------------------------------
@@ -50,39 +90,150 @@ class HttpIntegration(Integration):
     drivers = ("httpx",)
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        import httpx
+        test = self._test()
+        setup = self._setup(config, secrets)
+        path = (str(config.get(test.path_field) or "").strip() if test.path_field else "") or test.path
+        url = _join(setup.base, path)
+        params = _fill_templates(test.query, config)  # never secrets: the validator keeps them out of URLs
+        async with setup.client(url, ctx) as client:
+            with handshake(ctx, lambda exc: _map_error(exc, ctx, setup.proxy)):
+                request = client.build_request(test.method, url, headers=setup.headers, params=params or None)
+                response, body = await self._send(client, request, set(test.expect_status), _reads_body(test))
+        return _judge(response, _json_or_none(body[:MAX_BODY]), test, {**config, **secrets}, ctx,
+                      via_proxy=bool(setup.proxy))
 
+    def _test(self) -> HttpTest:
         test = self.manifest.test
         if test is None:
             raise ConfigError(f"{self.manifest.name} has no declarative test request")
+        return test
+
+    def _setup(self, config: Values, secrets: Values, with_auth: bool = True) -> _Setup:
+        """What every request of this type shares with the test: base URL, auth, extra headers, TLS, proxy.
+        Without auth (`http.auth: none`), only the test's headers that name no field are kept."""
+        test = self._test()
         base = _base_url(config.get(test.url_field) or self._default(test.url_field), test.url_field)
-        path = (str(config.get(test.path_field) or "").strip() if test.path_field else "") or test.path
-        url = _join(base, path)
-        params = _fill_templates(test.query, config)  # never secrets: the validator keeps them out of URLs
         headers = {"User-Agent": USER_AGENT}
-        oauth = self.manifest.oauth2
-        signed_in = oauth is not None and oauth.headers and config.get(oauth.method_field) == oauth.method_value
-        headers.update(_fill_templates(oauth.headers if signed_in else test.headers, {**config, **secrets}))
-        headers.update(_extra_headers(config.get("headers")))
-        auth = _auth(config, secrets, headers)
-        if test.basic_auth is not None:
-            auth = _basic_auth_from_fields(test.basic_auth.username, test.basic_auth.password, config, secrets)
+        auth = None
+        if with_auth:
+            oauth = self.manifest.oauth2
+            signed_in = oauth is not None and oauth.headers and config.get(oauth.method_field) == oauth.method_value
+            headers.update(_fill_templates(oauth.headers if signed_in else test.headers, {**config, **secrets}))
+            headers.update(_extra_headers(config.get("headers")))
+            auth = _auth(config, secrets, headers)
+            if test.basic_auth is not None:
+                auth = _basic_auth_from_fields(test.basic_auth.username, test.basic_auth.password, config, secrets)
+        else:
+            headers.update({name: value for name, value in test.headers.items() if not _TEMPLATE.search(value)})
         for name, value in headers.items():
             if any(c in value for c in "\r\n\0"):  # a pasted secret with a line break: say so, not what
                 raise ConfigError(f"The value of header {name!r} contains a line break")
         verify = tls_context(config.get("ca_file"), verify=bool(config.get("verify_tls", True)))
         proxy = _proxy_url(config.get(test.proxy_field), test.proxy_field) if test.proxy_field else None
+        return _Setup(base, headers, auth, verify, proxy)
 
-        # Through a proxy, only the proxy's name must resolve here: the proxy resolves the API's.
-        first_hop = urlsplit(proxy or url)
-        await resolve_host(first_hop.hostname or "", first_hop.port, ctx)
-        timeout = httpx.Timeout(ctx.remaining())
-        async with httpx.AsyncClient(verify=verify, timeout=timeout, follow_redirects=False, auth=auth,
-                                     trust_env=False, proxy=proxy) as client:
-            with handshake(ctx, lambda exc: _map_error(exc, ctx, proxy)):
-                request = client.build_request(test.method, url, headers=headers, params=params or None)
-                response, body = await self._send(client, request, set(test.expect_status), _reads_body(test))
-        return _judge(response, _json_or_none(body), test, {**config, **secrets}, ctx, via_proxy=bool(proxy))
+    async def run_http_action(self, action: ActionSpec, params: Values, config: Values, secrets: Values,
+                              ctx: ActionContext) -> Any:
+        """One manifest-declared `http` action: its request rendered from the params, sent to the test's base
+        URL with the test's auth, failures classified as the test's are, each page's items appended."""
+        from connhub.core.actions import Pager, extract_result, render_request
+
+        http = action.http
+        assert http is not None
+        rendered = render_request(action, params)  # InvalidParams before anything is sent
+        setup = self._setup(config, secrets, with_auth=http.auth == "test")
+        pager = Pager(http.pagination, rendered) if http.pagination is not None else None
+        collected: list[Any] = []
+        request: RenderedRequest | None = rendered
+        async with setup.client(rendered.url(setup.base), ctx) as client:
+            while request is not None:
+                response, data = await self._exchange(client, setup, request, set(http.expect_status), ctx)
+                result = extract_result(http, data)
+                if pager is None:
+                    return result
+                collected.extend(result)
+                ctx.progress(f"{len(collected)} items from {pager.pages} page(s)")
+                request = pager.next(str(response.url), response.headers.get_list("link"), data)
+        if pager.truncated:
+            ctx.log.info("action %s stopped after %d pages (http.pagination.max_pages); more remain",
+                         action.name, pager.pages)
+        return collected
+
+    async def send_request(self, params: Values, config: Values, secrets: Values, ctx: ActionContext) -> Any:
+        """The http type's `request` action: any method and path under the base URL, with the connection's
+        auth; the answer's status, headers and body (JSON when it is JSON, else text)."""
+        from connhub.core.actions import InvalidParams, RenderedRequest
+
+        method = str(params.get("method") or "GET").upper()
+        path = str(params.get("path") or "/")
+        errors = {}
+        if not path.startswith("/") or any(c in path for c in "#\r\n\0") or \
+                any(part in (".", "..") for part in path.split("?", 1)[0].split("/")):
+            errors["path"] = "Start it with '/' and use no '.' or '..' parts, '#' or line breaks"
+        headers = {}
+        for name, value in (params.get("headers") or {}).items():
+            if not _HEADER_NAME.fullmatch(name) or any(c in str(value) for c in "\r\n\0"):
+                errors["headers"] = "Give each header as a name (letters, digits, '-') and a one-line value"
+            else:
+                headers[name] = str(value)
+        body: bytes | None = None
+        if "body" in params:
+            value = params["body"]
+            if method in ("GET", "HEAD"):
+                errors["body"] = f"{method} sends no body: use POST, PUT or PATCH"
+            elif isinstance(value, str):
+                body = value.encode("utf-8")
+                headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            else:
+                body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                headers.setdefault("Content-Type", "application/json")
+        if errors:
+            raise InvalidParams(errors)
+        raw_path, _, raw_query = path.partition("?")
+        query = [tuple(pair.split("=", 1)) if "=" in pair else (pair, "") for pair in raw_query.split("&") if pair]
+        query += [(str(k), _query_text(v)) for k, v in (params.get("query") or {}).items()]
+        from urllib.parse import quote, unquote
+
+        encoded = quote(unquote(raw_path), safe="/:@!$&'()*+,;=-._~")
+        request = RenderedRequest(method, encoded, tuple((unquote(k), unquote(v)) for k, v in query), headers, body)
+        setup = self._setup(config, secrets)
+        async with setup.client(request.url(setup.base), ctx) as client:
+            response, raw = await self._fetch(client, setup, request, set(), ctx)
+        if not _status_ok(response, set()):  # classified as the test's: 401 auth, 404 not_found, 429 …
+            _check_answer(response, _json_or_none(raw), self._test(), set(), ctx, via_proxy=bool(setup.proxy))
+        try:
+            content: Any = json.loads(raw) if raw.strip() else None
+        except (ValueError, UnicodeDecodeError):
+            content = raw.decode("utf-8", "replace")
+        shown = {name: _clip(value) for name, value in response.headers.items()
+                 if name.lower() not in ("set-cookie", "authorization", "proxy-authorization")}
+        return {"status": response.status_code, "ok": 200 <= response.status_code < 300, "headers": shown,
+                "body": content}
+
+    async def _fetch(self, client: httpx.AsyncClient, setup: _Setup, request: RenderedRequest, expected: set[int],
+                     ctx: ActionContext) -> tuple[httpx.Response, bytes]:
+        url = request.url(setup.base)
+        headers = {**setup.headers, **request.headers}
+        with handshake(ctx, lambda exc: _map_error(exc, ctx, setup.proxy)):
+            built = client.build_request(request.method, url, headers=headers, content=request.body)
+            response, body = await self._send(client, built, expected, request.method != "HEAD", ACTION_MAX_BODY)
+        if len(body) > ACTION_MAX_BODY:
+            from connhub.core.actions import BadAnswer
+
+            raise BadAnswer(f"The API's answer is larger than {ACTION_MAX_BODY >> 20} MiB: narrow the request")
+        return response, body
+
+    async def _exchange(self, client: httpx.AsyncClient, setup: _Setup, request: RenderedRequest,
+                        expected: set[int], ctx: ActionContext) -> tuple[httpx.Response, Any]:
+        """Send one request of an action; the parsed answer, or the failure classified as the test's is."""
+        from connhub.core.actions import parse_answer
+
+        response, body = await self._fetch(client, setup, request, expected, ctx)
+        if not _status_ok(response, expected):
+            _check_answer(response, _json_or_none(body), self._test(), expected, ctx, via_proxy=bool(setup.proxy))
+        data = parse_answer(body)
+        _check_answer(response, data, self._test(), expected, ctx, via_proxy=bool(setup.proxy))
+        return response, data
 
     def _default(self, field: str) -> Any:
         """The credential field's schema default (a SaaS type's public API address)."""
@@ -90,13 +241,13 @@ class HttpIntegration(Integration):
         return prop.get("default") if isinstance(prop, dict) else None
 
     async def _send(self, client: httpx.AsyncClient, request: httpx.Request, expected: set[int],
-                    read_body: bool) -> tuple[httpx.Response, bytes]:
+                    read_body: bool, cap: int = MAX_BODY) -> tuple[httpx.Response, bytes]:
         """Follow redirects only within the same origin: our own headers (API keys) must not travel on."""
         origin = _origin(request.url)
         for _ in range(MAX_REDIRECTS + 1):
             response = await client.send(request, stream=True)
             if not response.is_redirect or response.status_code in expected or response.next_request is None:
-                return response, await _read_capped(response) if read_body else await _discard(response)
+                return response, await _read_capped(response, cap) if read_body else await _discard(response)
             await response.aclose()
             target = response.next_request
             if not _same_site(origin, _origin(target.url)):
@@ -137,10 +288,23 @@ _ERRORS: dict[str, type[ConnectionTestError]] = {
 def _judge(response: httpx.Response, data: Any, test: HttpTest, values: Values, ctx: TestContext,
            via_proxy: bool = False) -> ProbeInfo:
     """Success or a classified failure, from the status, the API's own error code and the rate-limit headers."""
+    _check_answer(response, data, test, set(test.expect_status), ctx, via_proxy)
+    with ctx.stage("probe"):
+        return ProbeInfo(server_version=_version(response, data, test), details=_details(response, data, test, values))
+
+
+def _status_ok(response: httpx.Response, expected: set[int]) -> bool:
+    status = response.status_code
+    return status in expected if expected else 200 <= status < 300
+
+
+def _check_answer(response: httpx.Response, data: Any, test: HttpTest, expected: set[int], ctx: TestContext,
+                  via_proxy: bool = False) -> None:
+    """Raise the classified failure an answer means (status, the API's own error code, rate-limit headers,
+    `success_field`), for the test and for every request of an action alike; return when it is a success."""
     status = response.status_code
     label = f"{status} {response.reason_phrase}".strip()
-    expected = set(test.expect_status)
-    status_ok = status in expected if expected else 200 <= status < 300
+    status_ok = _status_ok(response, expected)
     code = _first_text(data, test.error_fields)
     said = f": {code}" if code else ""
     mapped = test.error_classes.get(code) if code else None
@@ -178,8 +342,6 @@ def _judge(response: httpx.Response, data: Any, test: HttpTest, values: Values, 
                 _fail(mapped, f"The API refused the request{said}{_wait_text(wait)}", ctx, wait)
             _fail("unknown", f"The API reported an error{said or f' ({test.success_field!r} is not true)'}", ctx)
 
-    with ctx.stage("probe"):
-        return ProbeInfo(server_version=_version(response, data, test), details=_details(response, data, test, values))
 
 
 def _fail(error_class: str, detail: str, ctx: TestContext, retry_after: float | None = None) -> None:
@@ -224,17 +386,18 @@ def _reads_body(test: HttpTest) -> bool:
     return bool(test.success_field or test.error_fields or test.version_field or test.detail_fields)
 
 
-async def _read_capped(response: httpx.Response) -> bytes:
+async def _read_capped(response: httpx.Response, cap: int = MAX_BODY) -> bytes:
+    """At most cap + 1 bytes of the body: one byte more than the cap says the answer was larger."""
     chunks, size = [], 0
     try:
         async for chunk in response.aiter_bytes():
             chunks.append(chunk)
             size += len(chunk)
-            if size > MAX_BODY:
+            if size > cap:
                 break
     finally:
         await response.aclose()
-    return b"".join(chunks)[:MAX_BODY]
+    return b"".join(chunks)[:cap + 1]
 
 
 async def _discard(response: httpx.Response) -> bytes:
@@ -310,6 +473,12 @@ def _fill_templates(templates: dict[str, str], values: Values) -> dict[str, str]
         return str(value)
 
     return {name: _TEMPLATE.sub(fill, template) for name, template in templates.items()}
+
+
+def _query_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _extra_headers(text: Any) -> dict[str, str]:
@@ -412,27 +581,13 @@ def _join(base: str, path: str) -> str:
 
 
 def _map_error(exc: Exception, ctx: TestContext, proxy: str | None = None) -> ConnectionTestError:
-    import httpx
-
     if isinstance(exc, ConnectionTestError):
         return exc
     if proxy is not None:
         mapped = _map_proxy_error(exc, ctx, proxy)
         if mapped is not None:
             return mapped
-    if isinstance(exc, httpx.TimeoutException):
-        return ConnectTimeout(f"No answer within {ctx.timeout:g} s")
-    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
-        return ConfigError(f"Not a usable URL: {exc}")
-    if isinstance(exc, httpx.TransportError):
-        mapped = classify_os_chain(exc, ctx.timeout)
-        if mapped is not None:
-            return mapped
-        if isinstance(exc, httpx.RemoteProtocolError):
-            return UnknownError(f"The server did not answer in HTTP: {exc}")
-        if isinstance(exc, httpx.ConnectError):
-            return RefusedError(str(exc) or "Cannot connect")
-    return classify(exc)
+    return classify_http_transport(exc, ctx.timeout) or classify(exc)
 
 
 def _map_proxy_error(exc: Exception, ctx: TestContext, proxy: str) -> ConnectionTestError | None:

@@ -24,11 +24,11 @@ from connhub.core.errors import (
     RefusedError,
     TlsError,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, exception_chain, handshake, resolve_host, tls_context
 from connhub.core.results import ConnectionInfo, ProbeInfo
+from connhub.integrations.mqtt.actions import MqttActions
 
 DEFAULT_PORT = 1883
 DEFAULT_TLS_PORT = 8883
@@ -54,37 +54,16 @@ _DRIVER_LOG = logging.getLogger("connhub.integrations.mqtt.paho")
 _DRIVER_LOG.addHandler(logging.NullHandler())  # paho's socket errors are ours to report, not stderr's
 
 
-class MqttIntegration(Integration):
+class MqttIntegration(MqttActions, DriverIntegration):
     """One connection, no retries: CONNECT (authentication happens there), then `$SYS/broker/version`."""
 
     drivers = ("aiomqtt", "aiomqtt.exceptions", "paho.mqtt.client")
+    computed_defaults = ("port",)  # 1883/5672, or the TLS port with TLS
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        import aiomqtt
-
-        tls = bool(config.get("tls"))
-        host = str(config.get("host") or "localhost")
-        port = int(config.get("port") or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT))
-        protocol = str(config.get("protocol") or PROTOCOLS[0])
-        if protocol not in PROTOCOLS:
-            raise ConfigError(f"Unknown MQTT version {protocol!r}: use one of {', '.join(PROTOCOLS)}")
-        user = str(config.get("user") or "") or None
-        password = str(secrets.get("password") or "") or None
-        if password and not user:
-            raise ConfigError("A password needs a user name: MQTT sends no password without one")
-        context = tls_context(str(config.get("ca_file") or "") or None) if tls else None
-
-        await resolve_host(host, port, ctx)
-        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        client = aiomqtt.Client(
-            host, port, username=user, password=password, identifier=str(config.get("client_id") or "") or None,
-            protocol=aiomqtt.ProtocolVersion.V5 if protocol == "5" else aiomqtt.ProtocolVersion.V311,
-            tls_context=context, timeout=ctx.remaining(), keepalive=KEEPALIVE, logger=_DRIVER_LOG)
-        paho = client._client  # noqa: SLF001 - aiomqtt keeps paho's client private; nothing else bounds its connect
-        paho.connect_timeout = ctx.remaining()  # the blocking TCP connect and TLS handshake in paho's thread
+        tls, protocol = bool(config.get("tls")), str(config.get("protocol") or PROTOCOLS[0])
+        client, paho = await connect(config, secrets, ctx)
         try:
-            with handshake(ctx, lambda exc: _map_error(exc, ctx, tls, protocol, address)):
-                await client.__aenter__()
             with ctx.stage("probe"):
                 version = await _broker_version(client, ctx)
         finally:
@@ -100,6 +79,40 @@ class MqttIntegration(Integration):
         scheme = "mqtts" if config.get("tls") else "mqtt"
         url = scheme + info.display_url[info.display_url.index("://"):]
         return ConnectionInfo(url, host=info.host, port=info.port, user=info.user)
+
+
+async def connect(config: Values, secrets: Values, ctx: TestContext) -> tuple[Any, Any]:
+    """(aiomqtt client, paho client) connected the one way the test and every action connect: the version
+    chosen, TLS with its CA, the user and password, paho's blocking connect bounded by the timeout. A failed
+    connect leaves nothing open."""
+    import aiomqtt
+
+    tls = bool(config.get("tls"))
+    host = str(config.get("host") or "localhost")
+    port = int(config.get("port") or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT))
+    protocol = str(config.get("protocol") or PROTOCOLS[0])
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"Unknown MQTT version {protocol!r}: use one of {', '.join(PROTOCOLS)}")
+    user = str(config.get("user") or "") or None
+    password = str(secrets.get("password") or "") or None
+    if password and not user:
+        raise ConfigError("A password needs a user name: MQTT sends no password without one")
+    context = tls_context(str(config.get("ca_file") or "") or None) if tls else None
+    await resolve_host(host, port, ctx)
+    address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    client = aiomqtt.Client(
+        host, port, username=user, password=password, identifier=str(config.get("client_id") or "") or None,
+        protocol=aiomqtt.ProtocolVersion.V5 if protocol == "5" else aiomqtt.ProtocolVersion.V311,
+        tls_context=context, timeout=ctx.remaining(), keepalive=KEEPALIVE, logger=_DRIVER_LOG)
+    paho = client._client  # noqa: SLF001 - aiomqtt keeps paho's client private; nothing else bounds its connect
+    paho.connect_timeout = ctx.remaining()  # the blocking TCP connect and TLS handshake in paho's thread
+    try:
+        with handshake(ctx, lambda exc: _map_error(exc, ctx, tls, protocol, address)):
+            await client.__aenter__()
+    except BaseException:
+        await _disconnect(paho)
+        raise
+    return client, paho
 
 
 async def _broker_version(client: Any, ctx: TestContext) -> str | None:
@@ -173,7 +186,7 @@ def _map_error(exc: Exception, ctx: TestContext, tls: bool, protocol: str, addre
                         f"{DEFAULT_TLS_PORT})?")
     if isinstance(exc, MqttCodeError):
         return UnknownError(str(exc))
-    return classify(exc)
+    return MqttIntegration.classify_driver_error(exc, ctx)
 
 
 def _os_cause(exc: BaseException) -> BaseException | None:

@@ -18,11 +18,11 @@ from connhub.core.errors import (
     RateLimited,
     TlsError,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
 from connhub.core.results import ProbeInfo
+from connhub.integrations.mysql.actions import MysqlActions
 
 #: MySQL's --ssl-mode values, weakest first.
 SSL_MODES = ("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
@@ -53,15 +53,23 @@ _CR_CONN_HOST_ERROR, _CR_SERVER_LOST = 2003, 2013
 _CLIENT_SSL = 2048  # the capability flag a server sets when it offers TLS (pymysql.constants.CLIENT.SSL)
 
 
-class MysqlIntegration(Integration):
+class MysqlIntegration(MysqlActions, DriverIntegration):
     """Connect (TLS and authentication happen there), then ask the server who and what it is."""
 
     drivers = ("aiomysql.connection", "pymysql.err")
 
+    @classmethod
+    def refine_error(cls, exc: BaseException, ctx: TestContext | None) -> ConnectionTestError | None:
+        """The server's error codes (1045 access denied, 1049 unknown database, …), for an action's leftovers
+        as for the test; other exceptions go down the common path."""
+        from pymysql.err import MySQLError
+
+        if isinstance(exc, MySQLError) and exc.args and isinstance(exc.args[0], int) and ctx is not None:
+            return _map_error(exc, ctx, None, "")
+        return None
+
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        host = str(config.get("host") or "localhost")
-        port = int(config.get("port") or 3306)
-        user = str(config.get("user") or "root")
+        host, port, user = str(config["host"]), int(config["port"]), str(config["user"])  # defaults put in
         database = str(config.get("database") or "") or None
         mode = _ssl_mode(config.get("ssl_mode"))
         context = _ssl_context(mode, config.get("ssl_ca"))
@@ -179,7 +187,7 @@ def _map_error(exc: BaseException, ctx: TestContext, conn: Any, mode: str) -> Co
     if isinstance(exc, TimeoutError):
         return ConnectTimeout(f"No answer within {ctx.timeout:g} s")
     if not (isinstance(exc, MySQLError) and exc.args and isinstance(exc.args[0], int)):
-        return classify_os_chain(exc, ctx.timeout) or classify(exc)
+        return MysqlIntegration.classify_driver_error(exc, ctx)
     code, text = exc.args[0], str(exc.args[1]) if len(exc.args) > 1 else type(exc).__name__
     if code in _AUTH:
         if code == 1045 and mode == "DISABLED" and getattr(conn, "server_capabilities", 0) & _CLIENT_SSL:

@@ -22,11 +22,11 @@ from connhub.core.errors import (
     RefusedError,
     TlsError,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
 from connhub.core.results import ConnectionInfo, ProbeInfo
+from connhub.integrations.nats.actions import NatsActions
 
 DEFAULT_PORT = 4222
 #: The longest the JetStream question may take, and the share of what is left of the test it may use.
@@ -38,52 +38,19 @@ FAILED_CLOSE_WAIT = 0.1
 JS_NOT_ENABLED_FOR_ACCOUNT = 10039
 
 
-class NatsIntegration(Integration):
+class NatsIntegration(NatsActions, DriverIntegration):
     """One connection attempt, no reconnects; the server's version and whether JetStream answers."""
 
     drivers = ("nats", "nats.aio.client", "nats.errors", "nats.js.errors")
+    driver_timeouts = ("nats.errors:TimeoutError",)
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        from nats.aio.client import Client
-
-        tls = bool(config.get("tls"))
-        host = str(config.get("host") or "localhost")
-        port = int(config.get("port") or DEFAULT_PORT)
-        credentials = _credentials(config, secrets)
-        options: dict[str, Any] = {}
-        if tls:
-            options["tls"] = tls_context(str(config.get("ca_file") or "") or None)
-            options["tls_hostname"] = host
-
-        await resolve_host(host, port, ctx)
-        seen: list[BaseException] = []
-
-        async def record(exc: BaseException) -> None:
-            seen.append(exc)
-
-        async def ignore(*_: Any) -> None:
-            return None
-
-        netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-        client = Client()
-        connected = False
+        client, info, _ = await connect(config, secrets, ctx, "connhub connection test")
         try:
-            with handshake(ctx, lambda exc: _map_error(exc, seen, ctx, netloc)):
-                await client.connect(
-                    servers=[f"nats://{netloc}"], name="connhub connection test", error_cb=record,
-                    disconnected_cb=ignore, closed_cb=ignore, reconnected_cb=ignore, discovered_server_cb=ignore,
-                    lame_duck_mode_cb=ignore, allow_reconnect=False, max_reconnect_attempts=1,
-                    reconnect_time_wait=0, connect_timeout=ctx.remaining(), dont_randomize=True,
-                    **credentials, **options)
-                connected = True
-                info = dict(getattr(client, "_server_info", None) or {})  # nats-py keeps INFO private
-                if tls and not info.get("tls_required"):
-                    # nats-py upgrades only when the server requires TLS, else it goes on in plain text.
-                    raise TlsError("The server does not use TLS: the connection would not be encrypted")
             with ctx.stage("probe"):
                 jetstream = await _jetstream(client, ctx)
         finally:
-            await _close(client, min(ctx.remaining(), CLOSE_WAIT) if connected else FAILED_CLOSE_WAIT)
+            await _close(client, min(ctx.remaining(), CLOSE_WAIT))
         return ProbeInfo(server_version=_version(client, info), details=_details(info, jetstream))
 
     def connection_info(self, config: Values) -> ConnectionInfo:
@@ -96,6 +63,53 @@ class NatsIntegration(Integration):
         scheme = "tls" if config.get("tls") else "nats"
         url = scheme + info.display_url[info.display_url.index("://"):]
         return ConnectionInfo(url, host=info.host, port=info.port, user=info.user)
+
+
+async def connect(config: Values, secrets: Values, ctx: TestContext, name: str
+                  ) -> tuple[Any, dict[str, Any], list[BaseException]]:
+    """One connection, opened the same way for the test and every action: (client, the server's INFO, the
+    errors the server reported asynchronously so far). A failure closes the client (at once when cancelled)."""
+    from nats.aio.client import Client
+
+    tls = bool(config.get("tls"))
+    host, port = str(config["host"]), int(config["port"])  # the manifest's defaults are in (the runner)
+    credentials = _credentials(config, secrets)
+    options: dict[str, Any] = {}
+    if tls:
+        options["tls"] = tls_context(str(config.get("ca_file") or "") or None)
+        options["tls_hostname"] = host
+
+    await resolve_host(host, port, ctx)
+    seen: list[BaseException] = []
+
+    async def record(exc: BaseException) -> None:
+        seen.append(exc)
+
+    async def ignore(*_: Any) -> None:
+        return None
+
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    client = Client()
+    connected = False
+    try:
+        with handshake(ctx, lambda exc: _map_error(exc, seen, ctx, netloc)):
+            await client.connect(
+                servers=[f"nats://{netloc}"], name=name, error_cb=record,
+                disconnected_cb=ignore, closed_cb=ignore, reconnected_cb=ignore, discovered_server_cb=ignore,
+                lame_duck_mode_cb=ignore, allow_reconnect=False, max_reconnect_attempts=1,
+                reconnect_time_wait=0, connect_timeout=ctx.remaining(), dont_randomize=True,
+                **credentials, **options)
+            connected = True
+            info = dict(getattr(client, "_server_info", None) or {})  # nats-py keeps INFO private
+            if tls and not info.get("tls_required"):
+                # nats-py upgrades only when the server requires TLS, else it goes on in plain text.
+                raise TlsError("The server does not use TLS: the connection would not be encrypted")
+    except BaseException as exc:
+        hurry = not isinstance(exc, Exception)  # cancelled: nobody waits for the close
+        await _close(client, FAILED_CLOSE_WAIT / 4 if hurry else
+                     min(ctx.remaining(), CLOSE_WAIT) if connected else FAILED_CLOSE_WAIT)
+        raise
+    return client, info, seen
 
 
 async def _close(client: Any, wait: float) -> None:
@@ -178,4 +192,4 @@ def _map_error(exc: Exception, seen: list[BaseException], ctx: TestContext, netl
         return mapped
     if isinstance(exc, nx.Error):
         return UnknownError(text.removeprefix("nats: ") or type(exc).__name__)
-    return classify(exc)
+    return NatsIntegration.classify_driver_error(exc, ctx)

@@ -6,43 +6,33 @@ import ssl
 from typing import Any
 
 from connhub.core.context import TestContext
-from connhub.core.errors import (
-    AuthError,
-    ConfigError,
-    ConnectionTestError,
-    ConnectTimeout,
-    NotFound,
-    PermissionDenied,
-    TlsError,
-    classify,
-)
-from connhub.core.integration import Integration, Values
-from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
+from connhub.core.errors import AuthError, ConfigError, ConnectionTestError, NotFound, PermissionDenied, TlsError
+from connhub.core.integration import DriverIntegration, Values
+from connhub.core.net import handshake, resolve_host, socket_present, tls_context
 from connhub.core.results import ProbeInfo
+from connhub.integrations.postgres.actions import PostgresActions
 
 SSLMODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
 
 
-class PostgresIntegration(Integration):
+class PostgresIntegration(PostgresActions, DriverIntegration):
     """Connect, authenticate and ask the server its version; the connection is always closed."""
 
     drivers = ("asyncpg",)
+    driver_errors = (("asyncpg:InvalidPasswordError", AuthError),
+                     ("asyncpg:InvalidAuthorizationSpecificationError", AuthError),
+                     ("asyncpg:InvalidCatalogNameError", NotFound),
+                     ("asyncpg:InsufficientPrivilegeError", PermissionDenied))
+
+    @classmethod
+    def refine_error(cls, exc: BaseException, ctx: TestContext | None) -> ConnectionTestError | None:
+        if isinstance(exc, ConnectionError) and "rejected SSL upgrade" in str(exc):
+            return TlsError("The server does not accept TLS connections")
+        return None
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        import asyncpg
-
-        host = str(config.get("host") or "localhost")
-        port = int(config.get("port") or 5432)
-        database = str(config.get("database") or "postgres")
-        user = str(config.get("user") or "postgres")
         sslmode = config.get("sslmode") or "prefer"
-        ssl_arg = _ssl_argument(sslmode, config.get("sslrootcert"))
-
-        await resolve_host(host, port, ctx)
-        with handshake(ctx, lambda exc: _map_error(exc, ctx)):
-            conn = await asyncpg.connect(host=host, port=port, user=user, database=database,
-                                         password=secrets.get("password") or None, ssl=ssl_arg,
-                                         timeout=ctx.remaining(), command_timeout=ctx.remaining())
+        conn = await connect(config, secrets, ctx)
         try:
             with ctx.stage("probe"):
                 raw = conn.get_settings().server_version  # sent by the server at start-up: no round trip
@@ -55,10 +45,39 @@ class PostgresIntegration(Integration):
             raise
         await conn.close(timeout=ctx.remaining())
         details = {"database": str(row[0]), "user": str(row[1]), "server_version_full": str(raw)}
+        if str(config.get("host") or "").startswith("/"):
+            details["socket"] = str(config["host"])  # which way it connected: the socket, not TCP
         if row[2] is not None:
             details["tls"] = "yes" if row[2] else "no"
         # "15.20 (Debian 15.20-0+deb12u1)" → "PostgreSQL 15.20"
         return ProbeInfo(server_version=f"PostgreSQL {str(raw).split()[0]}", details=details)
+
+
+async def connect(config: Values, secrets: Values, ctx: TestContext) -> Any:
+    """One connection, opened the same way for the test and every action: TCP or the Unix socket in the
+    folder `host` names (libpq's rule: a host starting with / is a socket folder), TLS as chosen, the
+    driver parameters of the Advanced group."""
+    import asyncpg
+
+    host = str(config.get("host") or "localhost")
+    port = int(config.get("port") or 5432)
+    ssl_arg = _ssl_argument(config.get("sslmode") or "prefer", config.get("sslrootcert"))
+    if host.startswith("/"):
+        await socket_present(host, f".s.PGSQL.{port}", ctx)
+        ssl_arg = False  # libpq never negotiates TLS over a Unix socket
+    else:
+        await resolve_host(host, port, ctx)
+    timeout = ctx.remaining()
+    if config.get("connect_timeout"):
+        timeout = min(timeout, float(config["connect_timeout"]))
+    options: dict[str, Any] = {}
+    if config.get("application_name"):
+        options["server_settings"] = {"application_name": str(config["application_name"])}
+    with handshake(ctx, lambda exc: _map_error(exc, ctx)):
+        return await asyncpg.connect(host=host, port=port, user=str(config.get("user") or "postgres"),
+                                     database=str(config.get("database") or "postgres"),
+                                     password=secrets.get("password") or None, ssl=ssl_arg,
+                                     timeout=timeout, command_timeout=ctx.remaining(), **options)
 
 
 def _ssl_argument(mode: str, rootcert: Any) -> str | ssl.SSLContext:
@@ -89,18 +108,4 @@ async def _whoami(conn: Any, ctx: TestContext, known_plain: bool = False) -> Any
 
 
 def _map_error(exc: Exception, ctx: TestContext) -> ConnectionTestError:
-    import asyncpg
-
-    if isinstance(exc, ConnectionTestError):
-        return exc
-    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
-        return AuthError(str(exc))
-    if isinstance(exc, asyncpg.InvalidCatalogNameError):
-        return NotFound(str(exc))
-    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
-        return PermissionDenied(str(exc))
-    if isinstance(exc, TimeoutError):
-        return ConnectTimeout(f"No answer within {ctx.timeout:g} s")
-    if isinstance(exc, ConnectionError) and "rejected SSL upgrade" in str(exc):
-        return TlsError("The server does not accept TLS connections")
-    return classify_os_chain(exc, ctx.timeout) or classify(exc)
+    return PostgresIntegration.classify_driver_error(exc, ctx)

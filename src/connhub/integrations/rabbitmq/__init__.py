@@ -25,11 +25,11 @@ from connhub.core.errors import (
     PermissionDenied,
     TlsError,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
 from connhub.core.results import ConnectionInfo, ProbeInfo
+from connhub.integrations.rabbitmq.actions import RabbitMqActions
 
 DEFAULT_PORT = 5672
 DEFAULT_TLS_PORT = 5671
@@ -48,19 +48,19 @@ class BrokerClosed(Exception):
         self.text = text
 
 
-class RabbitMqIntegration(Integration):
+class RabbitMqIntegration(RabbitMqActions, DriverIntegration):
     """Connect (login and virtual host happen there), open and close a channel, report the broker's version."""
 
     drivers = ("aiormq", "pamqp", "yarl")
+    computed_defaults = ("port",)  # 1883/5672, or the TLS port with TLS
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         from yarl import URL
 
         tls = bool(config.get("tls"))
-        host = str(config.get("host") or "localhost")
+        host = str(config["host"])  # the manifest's defaults are in (the runner)
         port = int(config.get("port") or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT))
-        vhost = str(config.get("vhost") or DEFAULT_VHOST)
-        user = str(config.get("user") or "guest")
+        vhost, user = str(config["vhost"]), str(config["user"])
         context = tls_context(str(config.get("ca_file") or "") or None) if tls else None
         _quiet_driver_logs()
 
@@ -177,7 +177,7 @@ def _map_error(exc: Exception, ctx: TestContext, vhost: str, tls: bool) -> Conne
                             "(amqps), or not be an AMQP 0-9-1 broker")
     if isinstance(exc, ax.AMQPError):
         return UnknownError(f"{type(exc).__name__}: {_reply_text(exc)}")
-    return classify(exc)
+    return RabbitMqIntegration.classify_driver_error(exc, ctx)
 
 
 def _closed(code: int, text: str, vhost: str) -> ConnectionTestError:

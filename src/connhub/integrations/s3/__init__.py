@@ -25,19 +25,23 @@ from connhub.core.errors import (
     AuthError,
     ConfigError,
     ConnectionTestError,
-    ConnectTimeout,
     DnsError,
     NotFound,
     PermissionDenied,
     RateLimited,
-    RefusedError,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
-from connhub.core.net import classify_os_chain, handshake, resolve_host, retry_after, tls_context
+from connhub.core.integration import DriverIntegration, Values
+from connhub.core.net import (
+    classify_http_transport,
+    handshake,
+    resolve_host,
+    retry_after,
+    tls_context,
+)
 from connhub.core.results import ConnectionInfo, ProbeInfo
 from connhub.integrations.s3 import sigv4
+from connhub.integrations.s3.actions import S3Actions
 
 if TYPE_CHECKING:
     import httpx
@@ -129,6 +133,20 @@ def target_of(config: Values) -> Target:
     return Target(scheme, host, port, prefix, region, bucket, virtual, aws)
 
 
+def credentials_of(config: Values, secrets: Values) -> tuple[str, str, str | None]:
+    """(access key ID, secret, session token or None), checked; a ConfigError names what is wrong, never it."""
+    key_id = str(config.get("access_key_id") or "").strip()
+    secret = str(secrets.get("secret_access_key") or "")
+    token = str(secrets.get("session_token") or "").strip() or None
+    if not key_id:
+        raise ConfigError("The access key ID is empty")
+    if not secret:
+        raise ConfigError("The secret access key is empty")
+    if any(ch.isspace() or ord(ch) < 32 for ch in key_id + (token or "")):
+        raise ConfigError("The access key ID or the session token contains a space or a line break")
+    return key_id, secret, token
+
+
 def _split_endpoint(endpoint: str) -> tuple[str, str, int, str]:
     try:
         parts = urlsplit(endpoint)
@@ -154,24 +172,17 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-class S3Integration(Integration):
+class S3Integration(S3Actions, DriverIntegration):
     """ListBuckets, or HeadBucket when a bucket is set; no retries, no redirects followed."""
 
     drivers = ("httpx",)
+    driver_timeouts = ("httpx:TimeoutException",)
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import httpx
 
         target = target_of(config)
-        key_id = str(config.get("access_key_id") or "").strip()
-        secret = str(secrets.get("secret_access_key") or "")
-        token = str(secrets.get("session_token") or "").strip() or None
-        if not key_id:
-            raise ConfigError("The access key ID is empty")
-        if not secret:
-            raise ConfigError("The secret access key is empty")
-        if any(ch.isspace() or ord(ch) < 32 for ch in key_id + (token or "")):
-            raise ConfigError("The access key ID or the session token contains a space or a line break")
+        key_id, secret, token = credentials_of(config, secrets)
         verify = (tls_context(config.get("ca_file"), verify=bool(config.get("verify_tls", True)))
                   if target.scheme == "https" else False)
         signer = _Signer(target, key_id, secret, token)
@@ -407,18 +418,6 @@ def _skew(f: _Failure) -> str:
 
 
 def _map_transport_error(exc: Exception, ctx: TestContext) -> ConnectionTestError:
-    import httpx
-
     if isinstance(exc, ConnectionTestError):
         return exc
-    if isinstance(exc, httpx.TimeoutException):
-        return ConnectTimeout(f"No answer within {ctx.timeout:g} s")
-    if isinstance(exc, httpx.TransportError):
-        mapped = classify_os_chain(exc, ctx.timeout)
-        if mapped is not None:
-            return mapped
-        if isinstance(exc, httpx.RemoteProtocolError):
-            return UnknownError(f"The endpoint did not answer in HTTP: {exc}")
-        if isinstance(exc, httpx.ConnectError):
-            return RefusedError(str(exc) or "Cannot connect")
-    return classify(exc)
+    return classify_http_transport(exc, ctx.timeout, "endpoint") or S3Integration.classify_driver_error(exc, ctx)

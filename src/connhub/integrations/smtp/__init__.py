@@ -20,11 +20,11 @@ from connhub.core.errors import (
     RateLimited,
     TlsError,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
 from connhub.core.results import ConnectionInfo, ProbeInfo
+from connhub.integrations.smtp.actions import SmtpActions
 
 if TYPE_CHECKING:
     import aiosmtplib
@@ -32,63 +32,24 @@ if TYPE_CHECKING:
 SECURITY = ("starttls", "tls", "none")
 
 
-class SmtpIntegration(Integration):
+class SmtpIntegration(SmtpActions, DriverIntegration):
     """Connect and read the greeting, EHLO, upgrade with STARTTLS when chosen, log in when a user is set."""
 
     drivers = ("aiosmtplib",)
+    driver_timeouts = ("aiosmtplib:SMTPTimeoutError",)
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        import aiosmtplib
-
-        host = str(config.get("host") or "").strip()
-        port = int(config.get("port") or 587)
-        security = config.get("security") or "starttls"
-        user = str(config.get("user") or "").strip()
-        password = str(secrets.get("password") or "")
-        if not host:
-            raise ConfigError("Enter the mail server's host name")
-        if security not in SECURITY:
-            raise ConfigError(f"Unknown encryption {security!r}: use one of {', '.join(SECURITY)}")
-        if password and not user:
-            raise ConfigError("A password is set but no user: enter the user name to log in with")
-        context = None
-        if security != "none":
-            context = tls_context(config.get("ca_file") or None, verify=bool(config.get("verify_tls", True)))
-
-        await resolve_host(host, port, ctx)
-        # local_hostname is only a placeholder: EHLO gets a real name below (aiosmtplib's default would ask
-        # socket.getfqdn(), a reverse DNS lookup that can block for seconds).
-        smtp = aiosmtplib.SMTP(hostname=host, port=port, use_tls=security == "tls", start_tls=False,
-                               tls_context=context, timeout=ctx.remaining(), local_hostname="localhost")
-
-        def fail(exc: Exception) -> ConnectionTestError:
-            return _map_error(exc, ctx, security, port)
-
+        smtp, greeting = await connect(config, secrets, ctx, "use the port and encryption your provider "
+                                       "documents (587 with STARTTLS or 465 with implicit TLS), or 'None' only "
+                                       "on a network you trust")
         try:
-            with handshake(ctx, fail):  # TCP, implicit TLS, the 220 greeting and EHLO
-                greeting = await smtp.connect(timeout=ctx.remaining())
-                await _hello(smtp, ctx)
-            if security == "starttls":
-                with ctx.stage("tls"):
-                    if not smtp.supports_extension("starttls"):
-                        raise TlsError(f"The server does not offer STARTTLS on port {port}: use the port and "
-                                       "encryption your provider documents (587 with STARTTLS or 465 with "
-                                       "implicit TLS), or 'None' only on a network you trust")
-                    try:
-                        await smtp.starttls(timeout=ctx.remaining())
-                        await _hello(smtp, ctx)  # RFC 3207: forget what was said before TLS, ask again
-                    except Exception as exc:
-                        raise fail(exc) from exc
-            if user:
-                with ctx.stage("auth"):
-                    await _login(smtp, user, password, security, ctx)
             with ctx.stage("probe"):
                 try:
                     await smtp.noop(timeout=ctx.remaining())
-                    details = _details(smtp, security, user)
+                    details = _details(smtp, config["security"], str(config.get("user") or "").strip())
                     await smtp.quit(timeout=ctx.remaining())
                 except Exception as exc:
-                    raise fail(exc) from exc
+                    raise _map_error(exc, ctx, config["security"], int(config["port"])) from exc
         finally:
             smtp.close()
         return ProbeInfo(server_version=_first_line(greeting.message) or None, details=details)
@@ -176,6 +137,58 @@ def _first_line(text: Any) -> str:
     return " ".join(lines[0].split())[:200] if lines else ""
 
 
+
+async def connect(config: Values, secrets: Values, ctx: TestContext, no_starttls: str) -> tuple[Any, Any]:
+    """(client, the 220 greeting), opened the same way for the test and every action: TCP, implicit TLS or
+    STARTTLS, EHLO (again after TLS), then login if a user is set. `no_starttls` ends the message when the
+    server offers no STARTTLS. A failure closes the client."""
+    import aiosmtplib
+
+    host = str(config.get("host") or "").strip()
+    port, security = int(config["port"]), config["security"]  # the manifest's defaults are in (the runner)
+    user = str(config.get("user") or "").strip()
+    password = str(secrets.get("password") or "")
+    if not host:
+        raise ConfigError("Enter the mail server's host name")
+    if security not in SECURITY:
+        raise ConfigError(f"Unknown encryption {security!r}: use one of {', '.join(SECURITY)}")
+    if password and not user:
+        raise ConfigError("A password is set but no user: enter the user name to log in with")
+    context = None
+    if security != "none":
+        context = tls_context(config.get("ca_file") or None, verify=bool(config.get("verify_tls", True)))
+
+    await resolve_host(host, port, ctx)
+    # local_hostname is only a placeholder: EHLO gets a real name below (aiosmtplib's default would ask
+    # socket.getfqdn(), a reverse DNS lookup that can block for seconds).
+    smtp = aiosmtplib.SMTP(hostname=host, port=port, use_tls=security == "tls", start_tls=False,
+                           tls_context=context, timeout=ctx.remaining(), local_hostname="localhost")
+
+    def fail(exc: Exception) -> ConnectionTestError:
+        return _map_error(exc, ctx, security, port)
+
+    try:
+        with handshake(ctx, fail):  # TCP, implicit TLS, the 220 greeting and EHLO
+            greeting = await smtp.connect(timeout=ctx.remaining())
+            await _hello(smtp, ctx)
+        if security == "starttls":
+            with ctx.stage("tls"):
+                if not smtp.supports_extension("starttls"):
+                    raise TlsError(f"The server does not offer STARTTLS on port {port}: {no_starttls}")
+                try:
+                    await smtp.starttls(timeout=ctx.remaining())
+                    await _hello(smtp, ctx)  # RFC 3207: forget what was said before TLS, ask again
+                except Exception as exc:
+                    raise fail(exc) from exc
+        if user:
+            with ctx.stage("auth"):
+                await _login(smtp, user, password, security, ctx)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp, greeting
+
+
 def _map_error(exc: Exception, ctx: TestContext, security: str, port: int | None) -> ConnectionTestError:
     import aiosmtplib
 
@@ -203,4 +216,4 @@ def _map_error(exc: Exception, ctx: TestContext, security: str, port: int | None
         if exc.code == 530 and security == "none":
             return TlsError(f"The server requires STARTTLS ({said}): choose STARTTLS")
         return UnknownError(f"The server answered {said}")
-    return classify(exc)
+    return SmtpIntegration.classify_driver_error(exc, ctx)

@@ -34,8 +34,9 @@ from connhub.core.errors import (
     PermissionDenied,
     UnknownError,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.results import ConnectionInfo, ProbeInfo
+from connhub.integrations.sqlite.actions import SqliteActions
 
 MODES = ("ro", "rw")
 DEFAULT_BUSY_TIMEOUT = 5.0
@@ -44,13 +45,13 @@ DEFAULT_BUSY_TIMEOUT = 5.0
 _PERM, _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT, _CANTOPEN, _NOTADB = 3, 5, 6, 8, 10, 11, 14, 26
 
 
-class SqliteIntegration(Integration):
+class SqliteIntegration(SqliteActions, DriverIntegration):
     """Open the file (never create it), read its schema and settings, and in read-write mode take the write
     lock and make a change that is rolled back, so "writable" is SQLite's own verdict, not a guess."""
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         path = database_path(config.get("path"))
-        mode = str(config.get("mode") or "ro")
+        mode = str(config["mode"])  # the manifest's default is in (the runner)
         if mode not in MODES:
             raise ConfigError(f"Access mode {mode!r} is not one of {', '.join(MODES)}: connhub opens an existing "
                               "file, read only or read and write, and never creates one")

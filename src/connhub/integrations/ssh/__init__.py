@@ -21,11 +21,11 @@ from connhub.core.errors import (
     NotFound,
     PermissionDenied,
     UnknownError,
-    classify,
 )
-from connhub.core.integration import Integration, Values
+from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, handshake, resolve_host
 from connhub.core.results import ProbeInfo
+from connhub.integrations.ssh.actions import SshActions
 
 if TYPE_CHECKING:
     import asyncssh
@@ -82,7 +82,7 @@ class _HostKeyCheck:
         return False
 
 
-class SshIntegration(Integration):
+class SshIntegration(SshActions, DriverIntegration):
     """Connect (key exchange and host-key check), log in, then report the server's version and host key."""
 
     drivers = ("asyncssh",)
@@ -90,17 +90,7 @@ class SshIntegration(Integration):
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
         import asyncssh
 
-        host = str(config.get("host") or "").strip()
-        port = int(config.get("port") or 22)
-        user = str(config.get("user") or "").strip()
-        if not host:
-            raise ConfigError("Enter the server's host name")
-        if not user:
-            raise ConfigError("Enter the user name to log in as")
-        method = config.get("auth.method") or "password"
-        auth = _auth_options(method, config, secrets)
-        check = _host_key_check(config)
-
+        host, port, user, method, auth, check = login_settings(config, secrets)
         await resolve_host(host, port, ctx)
         loop = asyncio.get_running_loop()
         auth_begun: asyncio.Future[None] = loop.create_future()
@@ -153,6 +143,20 @@ class SshIntegration(Integration):
         except TimeoutError:
             conn.abort()
         return ProbeInfo(server_version=str(conn.get_extra_info("server_version") or "") or None, details=details)
+
+
+def login_settings(config: Values, secrets: Values) -> tuple[str, int, str, str, dict[str, Any], Any]:
+    """(host, port, user, login method, asyncssh's auth options, the host-key check), checked the one way the
+    test and the actions read them."""
+    host = str(config.get("host") or "").strip()
+    port = int(config.get("port") or 22)
+    user = str(config.get("user") or "").strip()
+    if not host:
+        raise ConfigError("Enter the server's host name")
+    if not user:
+        raise ConfigError("Enter the user name to log in as")
+    method = str(config.get("auth.method") or "password")
+    return host, port, user, method, _auth_options(method, config, secrets), _host_key_check(config)
 
 
 def _auth_options(method: str, config: Values, secrets: Values) -> dict[str, Any]:
@@ -295,4 +299,4 @@ def _map_error(exc: Exception, ctx: TestContext, check: _HostKeyCheck, method: s
     if isinstance(exc, asyncssh.DisconnectError):
         mapped = classify_os_chain(exc, ctx.timeout)
         return mapped or UnknownError(f"The server closed the connection: {exc.reason}")
-    return classify_os_chain(exc, ctx.timeout) or classify(exc)
+    return SshIntegration.classify_driver_error(exc, ctx)
