@@ -15,6 +15,11 @@ Decisions (tests/core/test_urls.py pins each one):
   unknown one is reported.
 - A path of `/` is no path at all (`amqp://host/` is the default vhost, as aiormq and pika read it).
 - A segment path is one segment: a `/` inside it must be written `%2F` (`amqp://host/%2F` is vhost `/`).
+- What users paste from elsewhere reads the same (`read_pasted`): a JDBC URL (`jdbc:postgresql://…`,
+  user and password as query parameters), a SQLAlchemy URL with a `+driver` suffix (the driver kept as a
+  hint), and for libpq's schemes a keyword/value string (`host=db port=5432 dbname=orders`). libpq's and
+  JDBC's own query parameters `host`, `port`, `user`, `password` and `dbname`/`database` fill the URL's
+  parts when the type does not map them otherwise (`postgresql:///mydb?host=localhost&port=5433`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from connhub.core.errors import ConfigError
 from connhub.core.fields import FieldKind, FieldSpec, all_specs
@@ -50,19 +55,49 @@ class ParsedUrl:
     unknown_params: list[str] = field(default_factory=list)
     #: The URL carried a user name, a password or a token (`user:password@`).
     userinfo: bool = False
+    #: The driver a SQLAlchemy URL named (`postgresql+psycopg://` → "psycopg"); connhub uses its own.
+    driver_hint: str | None = None
+    #: What the pasted text was read as: "url", "jdbc", "sqlalchemy" or "keywords".
+    form: str = "url"
+
+
+#: libpq's URL schemes: only their types read libpq's keyword/value strings.
+LIBPQ_SCHEMES = ("postgresql", "postgres")
+#: Query parameters libpq and JDBC drivers read as the URL's own parts: name → the `UrlFormat` part it fills.
+PART_PARAMS = {"host": "host", "port": "port", "user": "user", "password": "password", "dbname": "path",
+               "database": "path", "db": "path"}
+#: redis-py's form for a Unix socket: `unix://[user[:password]@]/path/to/socket?db=N` (the path is the host).
+UNIX_SCHEME = "unix"
+_KEYWORD = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*")
 
 
 def parse_url(manifest: Manifest, specs: list[FieldSpec], url: str) -> ParsedUrl:
-    """Credential values (secrets included) from a connection URL of this type."""
+    """Credential values (secrets included) from a connection URL of this type, or any form `read_pasted`
+    knows (JDBC, SQLAlchemy, libpq keyword/value)."""
     url = url.strip()
     if not manifest.url_schemes:
         raise UrlError(f"{manifest.name} has no connection URL form: fill in the fields instead")
+    form, driver = "url", None
+    if url[:5].lower() == "jdbc:" and url[5:].partition("://")[0].lower() in manifest.url_schemes:
+        url, form = url[5:], "jdbc"
+    if "://" not in url and _KEYWORD.match(url) and set(LIBPQ_SCHEMES) & set(manifest.url_schemes):
+        return _parse_keywords(manifest, specs, url)
     scheme, sep, rest = url.partition("://")
     if not sep or not _SCHEME.fullmatch(scheme):
         raise UrlError(f"not a URL: expected {manifest.url_schemes[0]}://…")
     scheme = scheme.lower()
+    base, plus, driver_name = scheme.partition("+")
+    if plus and base in manifest.url_schemes and re.fullmatch(r"[a-z][a-z0-9_]*", driver_name):
+        scheme, driver, form = base, driver_name, "sqlalchemy"
     if scheme not in manifest.url_schemes:
         raise UrlError(f"scheme {scheme!r} is not one of {', '.join(manifest.url_schemes)}")
+    parsed = _parse_parts(manifest, specs, scheme, rest)
+    parsed.form, parsed.driver_hint = form, driver
+    return parsed
+
+
+def _parse_parts(manifest: Manifest, specs: list[FieldSpec], scheme: str, rest: str) -> ParsedUrl:
+    """`rest` is what follows `scheme://`."""
     if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in rest):
         raise UrlError("a URL cannot contain spaces or control characters: percent-encode a space as %20")
     if "#" in rest:
@@ -73,6 +108,8 @@ def parse_url(manifest: Manifest, specs: list[FieldSpec], url: str) -> ParsedUrl
 
     if fmt.base_url:
         return _parse_base_url(fmt, scheme, rest, values, kinds)
+    if scheme == UNIX_SCHEME:
+        return _parse_unix(fmt, rest, values, kinds)
     rest, _, query = rest.partition("?")
     # The authority ends at the first '/' after the last '@': a password may contain '/' only encoded,
     # but '@' and ':' survive unencoded in the wild, so the *last* '@' separates credentials from host.
@@ -88,8 +125,6 @@ def parse_url(manifest: Manifest, specs: list[FieldSpec], url: str) -> ParsedUrl
             if fmt.path_mode == "absolute" and (fmt.host is None or fmt.host not in kinds):
                 raise UrlError(f"the file path must be absolute, after three slashes: {scheme}:///path/to/file")
             _put(values, fmt.host, host, "a host", kinds)
-        elif fmt.host is not None and fmt.path_mode != "absolute":
-            raise UrlError("the URL has no host: write it as scheme://host[:port]")
         if port is not None:
             _put(values, fmt.port, port, "a port", kinds)
         _take_path(fmt, path, values, kinds)
@@ -97,8 +132,89 @@ def parse_url(manifest: Manifest, specs: list[FieldSpec], url: str) -> ParsedUrl
         if "@" in query:  # what failed may be the end of a password that holds a '?': repeat none of it
             raise UrlError(_AMBIGUOUS) from None
         raise
-    unknown = _take_query(fmt, query, values, kinds)
-    return ParsedUrl(values, unknown, has_userinfo)
+    given = set(values)
+    unknown, from_query = _take_query(fmt, query, values, kinds, _part_params(scheme))
+    if not host and fmt.host is not None and fmt.path_mode != "absolute" and fmt.host not in values \
+            and (fmt.host not in kinds or kinds[fmt.host].default is None):  # libpq: no host is the default one
+        raise UrlError("the URL has no host: write it as scheme://host[:port] (or ?host=…)")
+    clash = given & from_query
+    if clash:
+        raise UrlError(f"the URL gives {', '.join(sorted(clash))} twice, in its address and as a query parameter: "
+                       "keep one")
+    return ParsedUrl(values, unknown, has_userinfo or bool({fmt.user, fmt.password} & from_query))
+
+
+def _parse_unix(fmt: UrlFormat, rest: str, values: dict[str, Any], kinds: dict[str, FieldSpec]) -> ParsedUrl:
+    """`unix://[user[:password]@]/path?db=N`: the socket's path goes to the host field."""
+    head, _, query = rest.partition("?")
+    at = head.rfind("@")
+    userinfo, path = (head[:at], head[at + 1:]) if at >= 0 else (None, head)
+    if not path.startswith("/"):
+        raise UrlError("a unix:// URL names the socket's absolute path: unix:///run/redis/redis.sock")
+    has_userinfo = userinfo is not None and _take_userinfo(fmt, userinfo, values, kinds)
+    _put(values, fmt.host, _decode(path, "socket path"), "a socket path", kinds)
+    unknown, from_query = _take_query(fmt, query, values, kinds, _part_params(UNIX_SCHEME))
+    return ParsedUrl(values, unknown, has_userinfo or bool({fmt.user, fmt.password} & from_query))
+
+
+def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> ParsedUrl:
+    """libpq's `keyword = value` string (values may be 'quoted', with \\' and \\\\ inside): the same keywords
+    as the URL's query parameters, plus host, port, user, password and dbname."""
+    pairs: list[tuple[str, str]] = []
+    pos = 0
+    while pos < len(text):
+        match = _KEYWORD.match(text, pos)
+        if match is None:
+            if not text[pos:].strip():
+                break
+            pos += len(text[pos:]) - len(text[pos:].lstrip())
+            raise UrlError(f"at character {pos + 1}: expected keyword=value (e.g. host=db port=5432)")
+        name, pos = match.group(1), match.end()
+        if pos < len(text) and text[pos] == "'":
+            value, pos = _quoted(text, pos)
+        else:
+            end = pos
+            while end < len(text) and not text[end].isspace():
+                end += 1
+            value, pos = text[pos:end], end
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise UrlError(f"the value of {name!r} contains a control character")
+        pairs.append((name, value))
+    fmt = manifest.url or UrlFormat()
+    kinds = {spec.key: spec for spec in all_specs(specs)}
+    values: dict[str, Any] = {}
+    unknown: list[str] = []
+    userinfo = False
+    for name, value in pairs:
+        part = PART_PARAMS.get(name) if name not in fmt.query else None
+        target = getattr(fmt, part) if part else fmt.query.get(name)
+        if target is None or target not in kinds:
+            if name not in unknown:
+                unknown.append(name)
+            continue
+        if target in values:
+            raise UrlError(f"keyword {name!r} is given more than once: keep one")
+        if value == "":
+            continue
+        values[target] = _typed(kinds[target], value, f"keyword {name!r}")
+        userinfo |= part in ("user", "password")
+    return ParsedUrl(values, unknown, userinfo, form="keywords")
+
+
+def _quoted(text: str, pos: int) -> tuple[str, int]:
+    """A single-quoted libpq value from `pos` (the quote): its text and the index after the closing quote."""
+    out, i = [], pos + 1
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\" and i + 1 < len(text):
+            out.append(text[i + 1])
+            i += 2
+        elif ch == "'":
+            return "".join(out), i + 1
+        else:
+            out.append(ch)
+            i += 1
+    raise UrlError(f"at character {pos + 1}: a quoted value is not closed: end it with '")
 
 
 def _take_userinfo(fmt: UrlFormat, userinfo: str, values: dict[str, Any], kinds: dict[str, FieldSpec]) -> bool:
@@ -138,8 +254,21 @@ def _take_path(fmt: UrlFormat, path: str | None, values: dict[str, Any], kinds: 
         _put(values, fmt.path, text, "a path", kinds)
 
 
-def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[str, FieldSpec]) -> list[str]:
+def _part_params(scheme: str) -> dict[str, str]:
+    """The query parameters that fill a URL's parts for this scheme: libpq's and JDBC's for the database
+    schemes, redis-py's `db` and `password` for unix://, none for the rest."""
+    if scheme == UNIX_SCHEME:
+        return {"db": "path", "password": "password", "username": "user"}
+    if scheme in LIBPQ_SCHEMES or scheme in JDBC_SCHEMES:
+        return {k: v for k, v in PART_PARAMS.items() if k != "db"}
+    return {}
+
+
+def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[str, FieldSpec],
+                parts: dict[str, str] | None = None) -> tuple[list[str], set[str]]:
+    """(unknown parameter names, fields set from libpq/JDBC part parameters such as ?host= or ?user=)."""
     unknown: list[str] = []
+    from_parts: set[str] = set()
     seen: dict[str, str] = {}  # field → the parameter that set it (aliases share a field: ssl-mode, sslMode)
     for part in query.split("&"):
         if not part:
@@ -151,6 +280,11 @@ def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[
         if not name:
             raise UrlError("a query parameter has no name: write ?name=value")
         target = fmt.query.get(name)
+        if target is None and parts and name in parts and not fmt.base_url:
+            part = getattr(fmt, parts[name])
+            target = part if part in kinds else None
+            if target is not None:
+                from_parts.add(target)
         if target is None:
             if name not in unknown:
                 unknown.append(name)
@@ -163,8 +297,11 @@ def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[
         value = _decode(raw_value, f"value of query parameter {name!r}")
         if value == "":
             raise UrlError(f"query parameter {name!r} has no value: write {name}=value, or remove it")
+        if target == fmt.port and target in from_parts and value.isascii() and value.isdigit() \
+                and not 0 < int(value) < 65536:
+            raise UrlError(f"port {value!r} is not a number from 1 to 65535")
         values[target] = _typed(kinds.get(target), value, f"query parameter {name!r}")
-    return unknown
+    return unknown, from_parts
 
 
 def _parse_base_url(fmt: UrlFormat, scheme: str, rest: str, values: dict[str, Any],
@@ -348,3 +485,113 @@ def example_url(manifest: Manifest, specs: list[FieldSpec]) -> str:
     if path is not None:
         url += f"/{path.default if fmt.path_mode == 'integer' and path.default is not None else path.key}"
     return url
+
+
+# --- values → the strings other tools read ------------------------------------------------------------------
+
+#: The spellings `format_url` writes besides the type's own URL; each applies only to the schemes named.
+JDBC_SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql", "mariadb": "mariadb"}
+SQLALCHEMY_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
+
+
+def url_styles(manifest: Manifest) -> list[str]:
+    """The styles `format_url` can write for this type: "url", then "libpq", "jdbc", "sqlalchemy" where they
+    exist for its schemes."""
+    schemes = set(manifest.url_schemes)
+    if not schemes or (manifest.url and manifest.url.base_url):
+        return ["url"] if schemes else []
+    styles = ["url"]
+    if schemes & set(LIBPQ_SCHEMES):
+        styles.append("libpq")
+    if schemes & set(JDBC_SCHEMES):
+        styles.append("jdbc")
+    if schemes & set(SQLALCHEMY_DRIVERS):
+        styles.append("sqlalchemy")
+    return styles
+
+
+def format_url(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any], style: str = "url") -> str:
+    """The connection as another tool reads it — this type's URL, libpq keywords, JDBC or SQLAlchemy — without
+    any secret (the password, a token, a secret query parameter are left out); `parse_url` reads each back to
+    the same values. UrlError when the style does not apply."""
+    if style not in url_styles(manifest):
+        raise UrlError(f"{manifest.name} has no {style} form; it has: {', '.join(url_styles(manifest)) or 'none'}")
+    fmt = manifest.url or UrlFormat()
+    kinds = {spec.key: spec for spec in all_specs(specs)}
+    secret = {key for key, spec in kinds.items() if spec.secret}
+
+    def given(key: str | None) -> Any:
+        value = values.get(key) if key and key not in secret else None
+        return None if value in (None, "") else value
+
+    if fmt.base_url:
+        return str(given(fmt.base_url) or "")
+    scheme = next((s for s in manifest.url_schemes if fmt.scheme_values.get(s)
+                   and all(values.get(k, kinds[k].default if k in kinds else None) == v
+                           for k, v in fmt.scheme_values[s].items())), manifest.url_schemes[0])
+    host, port, user, path = given(fmt.host), given(fmt.port), given(fmt.user), given(fmt.path)
+    if path is not None and fmt.path_default is not None and str(path) == fmt.path_default:
+        path = None
+    query = _query_pairs(fmt, kinds, secret, values)
+    if style == "libpq":
+        parts = [("host", host), ("port", port), ("dbname", path), ("user", user)] + query
+        return " ".join(f"{name}={_keyword_value(str(_plain(value)))}" for name, value in parts if value is not None)
+    socket = isinstance(host, str) and host.startswith("/")
+    if socket and UNIX_SCHEME in manifest.url_schemes and style == "url":
+        if path is not None:
+            query.insert(0, ("db", path))
+        encoded = "&".join(f"{quote(n, safe='')}={quote(str(_plain(v)), safe='/')}" for n, v in query)
+        who = "" if user is None else quote(str(user), safe="") + "@"
+        return f"unix://{who}{quote(host, safe='/')}" + (f"?{encoded}" if encoded else "")
+    if socket:
+        if style == "jdbc":
+            raise UrlError("JDBC drivers cannot reach a Unix socket: use the host and port instead")
+        query.insert(0, ("host", host))
+        host = None
+    if style == "jdbc":
+        if user is not None:
+            query.insert(0, ("user", user))
+        user = None
+        scheme = "jdbc:" + JDBC_SCHEMES[scheme]
+    elif style == "sqlalchemy":
+        scheme = ("postgresql" if scheme in LIBPQ_SCHEMES else scheme) + "+" + SQLALCHEMY_DRIVERS[scheme]
+    # A type whose URL takes a lone user as a token (nats://TOKEN@host) reads `user:@` as a user without one.
+    authority = "" if user is None else quote(str(user), safe="") + (":@" if fmt.lone_user else "@")
+    if host is not None:
+        text = str(host)
+        authority += f"[{text.replace('%', '%25')}]" if ":" in text else quote(text, safe="")
+    if port is not None:
+        authority += f":{port}"
+    if fmt.path_mode == "absolute":
+        tail = quote(str(path or ""), safe="/")
+    elif path is not None:
+        tail = "/" + quote(str(path), safe="")
+    else:
+        tail = ""
+    encoded = "&".join(f"{quote(name, safe='')}={quote(str(_plain(value)), safe='/')}" for name, value in query)
+    return f"{scheme}://{authority}{tail}" + (f"?{encoded}" if encoded else "")
+
+
+def _query_pairs(fmt: UrlFormat, kinds: dict[str, FieldSpec], secret: set[str],
+                 values: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The mapped query parameters whose field differs from its default: one name per field (the first alias)."""
+    pairs, done = [], set()
+    for name, key in fmt.query.items():
+        if key in done or key in secret or key not in kinds:
+            continue
+        done.add(key)
+        value = values.get(key)
+        if value not in (None, "") and value != kinds[key].default:
+            pairs.append((name, value))
+    return pairs
+
+
+def _plain(value: Any) -> Any:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def _keyword_value(text: str) -> str:
+    """libpq's quoting: a value with a space, a quote or a backslash (or none at all) goes in '…'."""
+    if text and not any(ch.isspace() or ch in "'\\" for ch in text):
+        return text
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
