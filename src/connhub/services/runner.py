@@ -80,14 +80,24 @@ async def run_bounded(entry: TypeEntry, config: dict[str, Any], secrets: dict[st
     except asyncio.CancelledError:
         raise
     except (asyncio.TimeoutError, TimeoutError) as exc:
+        _raise_if_given_up()
         error = exc if isinstance(exc, ConnectionTestError) else classify(exc)
         error.detail = f"No answer within {timeout:g} s" + (f" (during {ctx.current_stage})"
                                                             if ctx.current_stage else "")
         return _failed(error, ctx, start, secret_values)
     except Exception as exc:  # every failure becomes a classified error, by the type's own table if it has one
+        _raise_if_given_up()
         return _failed(integration.classify_driver_error(exc, ctx), ctx, start, secret_values)
+    _raise_if_given_up()
     return Outcome(value, None, ctx, _ms_since(start), secret_values)
 
+
+def _raise_if_given_up() -> None:
+    """A driver may swallow a cancel and end later on its own timeout (redis-py's wait_for on Python 3.11):
+    the caller has given up on that run, so its late outcome must not be recorded or shown."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _failed(error: ConnectionTestError, ctx: TestContext, start: float, secrets: list[str]) -> Outcome:
