@@ -181,8 +181,32 @@ class VaultError(Exception):
 @dataclass(frozen=True)
 class VaultStatus:
     usable: bool
-    backend: str
+    backend: str  # the class path, e.g. keyring.backends.SecretService.Keyring
     problem: str | None = None
+
+    @property
+    def title(self) -> str:
+        """The backend as a person knows it ("Secret Service (GNOME Keyring, KWallet…)"); the class path is
+        for tooltips and bug reports."""
+        for prefix, title in KEYRING_TITLES:
+            if self.backend.startswith(prefix):
+                return title
+        module, _, cls = self.backend.rpartition(".")
+        return module.rsplit(".", 1)[-1] if cls == "Keyring" and module else cls or self.backend
+
+
+#: Known keyring backends by class-path prefix, most specific first.
+KEYRING_TITLES = (
+    ("keyring.backends.SecretService.", "Secret Service (GNOME Keyring, KWallet…)"),
+    ("keyring.backends.libsecret.", "Secret Service via libsecret"),
+    ("keyring.backends.kwallet.", "KDE Wallet"),
+    ("keyring.backends.macOS.", "macOS Keychain"),
+    ("keyring.backends.Windows.", "Windows Credential Manager"),
+    ("keyring.backends.chainer.", "Several keyrings, in priority order"),
+    ("keyring.backends.fail.", "No keyring found"),
+    ("keyring.backends.null.", "Null keyring (keeps nothing)"),
+    ("keyrings.alt.", "Plaintext file (refused)"),
+)
 
 
 class InstanceReader(Protocol):

@@ -110,10 +110,13 @@ class SettingsDialog(QDialog):
         self.timeout.setAccessibleName("Default test timeout")
         self.timeout.setToolTip("How long a connection test may take; also passed to each driver's own timeout.")
         self.timeout.setMaximumWidth(self.timeout.sizeHint().width() + 40)
-        keyring = QLabel(vault.backend if vault else "checking…")
+        keyring = QLabel(vault.title if vault else "checking…")
         keyring.setWordWrap(True)
+        keyring.setTextFormat(Qt.TextFormat.PlainText)
+        if vault:
+            keyring.setToolTip(vault.backend)  # the class path, for bug reports
         if vault and vault.problem:
-            keyring.setText(f"{vault.backend}\n⚠ {vault.problem}")
+            keyring.setText(f"{vault.title}\n⚠ {vault.problem}")
         location = QLabel(data_dir)
         location.setWordWrap(True)
         location.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -99,10 +99,8 @@ async def check_keyring(w: MainWindow):
     """Ask which keyring is in use, off the GUI thread; a missing or insecure one gets a banner."""
     status = await background(w._first.vault.status)  # the Hub's vault: no need to wait for the Hub
     w.vault_status = status
-    # "keyring.backends.SecretService.Keyring" → "SecretService"; a named class → its own name.
-    module, _, cls = status.backend.rpartition(".")
-    short = module.rsplit(".", 1)[-1] if cls == "Keyring" and module else cls
-    w.keyring_label.setText(f"Keyring: {short}" if status.usable else "Keyring: unavailable")
+    w.keyring_label.setText(f"Keyring: {status.title}" if status.usable else "Keyring: unavailable")
+    w.keyring_label.setToolTip(status.backend)
     w.banner.setText(f"⚠ Secrets cannot be saved: {status.problem}" if status.problem else "")
     w.banner.setVisible(bool(status.problem))
     return status
