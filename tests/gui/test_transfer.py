@@ -237,18 +237,18 @@ def test_the_preview_shows_matches_and_applies_each_rows_decision(qtbot, qloop, 
     assert cells["Orders"][:3] == ["postgres", "Same name and type exists", "Skip"]
     assert cells["Cache"][:3] == ["redis", "Same name and type exists", "Skip"]
     assert cells["Billing API"][:3] == ["http", "New", "Import"]
-    assert cells["Billing API"][3] == "Saved as “Billing API (imported)”; needs a token before it can be tested"
-    assert cells["Orders"][3] == "Not imported"
+    assert cells["Billing API"][3] == "Will be added as “Billing API (imported)”; needs a token before it can be tested"
+    assert cells["Orders"][3] == "Will be skipped: one with the same name and type is saved"  # nothing done yet
 
     # "Apply to all": keep both for every match; then Orders, alone, is overwritten.
     preview.all_choice.setCurrentIndex(preview.all_choice.findText("Keep both"))
     click(qtbot, preview.apply_all_button)
     cells = table_text(preview.model)
-    assert cells["Cache"][2:] == ["Keep both", "Saved as “Cache (imported)”"]
+    assert cells["Cache"][2:] == ["Keep both", "Will be added as “Cache (imported)”"]
     assert cells["Orders"][2] == "Keep both"
     choose_decision(qtbot, preview, "Orders", "Overwrite")
     cells = table_text(preview.model)
-    assert cells["Orders"][2:] == ["Overwrite", "Replaces the saved one"]  # its saved password stays
+    assert cells["Orders"][2:] == ["Overwrite", "Will replace the saved one"]  # its saved password stays
     assert before_import() == untouched  # nothing written before Import
 
     click(qtbot, preview.import_button)

@@ -293,7 +293,7 @@ def decision_choices(item: Incoming) -> dict[Decision, str]:
 class ImportPlanModel(QAbstractTableModel):
     """The preview's rows: name, type, match, decision (editable) and the outcome (saved as, missing secrets)."""
 
-    HEADERS = ("Name", "Type", "Match", "Decision", "Outcome")
+    HEADERS = ("Name", "Type", "Match", "Decision", "What will happen")  # nothing has happened yet
     NAME, TYPE, MATCH, DECISION, OUTCOME = range(5)
 
     def __init__(self, plan: list[Incoming], taken: set[str], notes: Callable[[Incoming, list[str]], str | None],
@@ -330,8 +330,11 @@ class ImportPlanModel(QAbstractTableModel):
         item, name = self.plan[row], self._names[row]
         decision = decision_for(self.plan, row, self.decisions)
         if decision is Decision.SKIP:
-            return "Not imported"
-        text = "Replaces the saved one" if decision is Decision.OVERWRITE else f"Saved as “{name}”"
+            return "Will be skipped: one with the same name and type is saved" if item.existing else "Will be skipped"
+        if decision is Decision.OVERWRITE:
+            text = "Will replace the saved one"
+        else:
+            text = "Will be added" if name == item.name else f"Will be added as “{name}”"
         note = self._notes(item, still_missing(self.plan, row, self.decisions))
         return f"{text}; {note}" if note else text
 
