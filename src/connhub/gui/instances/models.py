@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -60,6 +61,9 @@ def age(when: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
 def status_text(record: InstanceRecord) -> str:
     if record.status == "untested":
         return "untested"
@@ -72,8 +76,16 @@ def _haystack(record: InstanceRecord) -> str:
                     if part).lower()
 
 
+def natural_key(text: str) -> tuple:
+    """cache-2 before cache-10, case-insensitively: runs of digits compare by value. The split always starts
+    with text, so texts and numbers alternate at the same positions and every two keys compare."""
+    parts = _DIGITS.split(text.casefold())
+    parts[1::2] = map(int, parts[1::2])
+    return tuple(parts)
+
+
 def _by_name(record: InstanceRecord) -> tuple:
-    return record.name.casefold(), record.name, record.id
+    return natural_key(record.name), record.name, record.id
 
 
 def _by_last_test(record: InstanceRecord) -> tuple:
@@ -184,8 +196,9 @@ class InstanceListModel(QAbstractListModel):
 
     def set_records(self, records: list[InstanceRecord]) -> None:
         self.beginResetModel()
-        self._records = sorted(records, key=self._key)
-        self._keys = [self._key(r) for r in self._records]
+        keyed = sorted(zip(map(self._key, records), range(len(records))))  # each key made once (natural keys
+        self._keys = [key for key, _i in keyed]  # cost ~1 µs a row); the index breaks no tie: ids are unique
+        self._records = [records[i] for _key, i in keyed]
         self._haystacks = [_haystack(r) for r in self._records]  # now rather than on the first key typed
         self._reindex()
         self.endResetModel()

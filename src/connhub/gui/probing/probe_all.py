@@ -179,7 +179,7 @@ class ProbeAllController(QObject):
 
     def update_actions(self) -> None:
         busy = self.running or self.window._testing()
-        self.all_action.setEnabled(not busy)
+        self.all_action.setEnabled(not busy and self.window.model.rowCount() > 0)  # nothing to test: off
         self.selected_action.setEnabled(not busy and bool(self.window.list_view.selectionModel().selectedRows()))
         self.cancel_action.setEnabled(self.running)
 

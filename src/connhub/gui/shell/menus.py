@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QToolBar
 
 from connhub.gui.instances.models import SORTS
-from connhub.gui.ops import spawn
+from connhub.gui.ops import background, spawn
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu
@@ -61,6 +61,17 @@ def build_actions(w: MainWindow, workspace: str) -> None:
         file_menu.addAction(act)
         toolbar.addAction(act)
     toolbar.addSeparator()
+    file_menu.addSeparator()
+    w.quit_action = action("&Quit", _standard(QKeySequence.StandardKey.Quit, "Ctrl+Q"), lambda: quit_app(w),
+                           "Quit connhub, monitoring included")
+    file_menu.addAction(w.quit_action)
+    view_menu = w.menuBar().addMenu("&View")
+    w.reload_action = action("&Reload", "F5", lambda: spawn(reload_list(w)),
+                             "Show changes made elsewhere (the CLI, another window)")
+    view_menu.addAction(w.reload_action)
+    help_menu = w.menuBar().addMenu("&Help")
+    w.about_action = help_menu.addAction("&About connhub", lambda: show_about(w))
+    _count_rows(w)
 
     w.workspace_box = QComboBox()
     w.workspace_box.setAccessibleName("Workspace")
@@ -77,10 +88,62 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     for key, (title, _key) in SORTS.items():
         w.sort_box.addItem(title, key)
     w.sort_box.currentIndexChanged.connect(lambda _i: w.sort_by(w.sort_box.currentData()))
+    if (saved := QSettings().value("main/sort")) in SORTS:  # the order chosen last time
+        w.sort_box.setCurrentIndex(w.sort_box.findData(saved))
+    w.sort_box.currentIndexChanged.connect(lambda _i: QSettings().setValue("main/sort", w.sort_box.currentData()))
     sort_label = QLabel("  S&ort ")
     sort_label.setBuddy(w.sort_box)
     toolbar.addWidget(sort_label)
     toolbar.addWidget(w.sort_box)
+
+
+def _standard(key: QKeySequence.StandardKey, fallback: str) -> QKeySequence:
+    """The platform's shortcut for a standard action; some platform themes (offscreen, minimal) have none."""
+    bindings = QKeySequence.keyBindings(key)
+    return bindings[0] if bindings else QKeySequence(fallback)
+
+
+def quit_app(w: MainWindow) -> None:
+    """Quit means quit: not "hide in the tray", which closing the window may do."""
+    if w.monitoring is not None:
+        w.monitoring.quitting = True
+    w.close()
+    QApplication.quit()
+
+
+async def reload_list(w: MainWindow) -> None:
+    """Read the list again (off the GUI thread): what the CLI or another window changed shows up."""
+    records = await background(w.hub.instances.list)
+    current = w.selected()
+    w._show_records(records)
+    if current is not None:
+        w.select(current.id)
+    w.statusBar().showMessage(f"Reloaded: {len(records)} connection{'s' * (len(records) != 1)}", 4000)
+
+
+def show_about(w: MainWindow) -> None:
+    from connhub.gui.shell.about import show_about as show
+
+    w.about_dialog = show(w)
+
+
+def _count_rows(w: MainWindow) -> None:
+    """"12 of 340" beside the keyring in the status bar, as the filter or the rows change; Test all is off
+    while there is nothing to test."""
+    w.count_label = QLabel()
+    w.count_label.setAccessibleName("Connections shown")
+    w.statusBar().addPermanentWidget(w.count_label)
+
+    def update(*_args) -> None:
+        shown, total = w.proxy.rowCount(), w.model.rowCount()
+        noun = "connection" if total == 1 else "connections"
+        w.count_label.setText(f"{total} {noun}" if shown == total else f"{shown} of {total} {noun}")
+        w.test_all.update_actions()
+
+    for model in (w.proxy, w.model):
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
+            signal.connect(update)
+    update()
 
 
 def show_context_menu(w: MainWindow, pos) -> None:

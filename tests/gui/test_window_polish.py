@@ -1,0 +1,119 @@
+"""What a new user tripped over in the window (issue 22): the count of rows shown, natural order remembered
+across restarts, Test all off with nothing to test, View → Reload (F5), File → Quit (Ctrl+Q), Help → About,
+and the keyring by the name people know it."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+
+from connhub.core.records import VaultStatus
+from tests.gui.helpers import settle
+from tests.gui.test_main_window import rows
+
+
+def make_named(hub, *names):
+    for name in names:
+        hub.instances.create("redis", name, {"host": "redis.example", "port": 6379})
+
+
+def test_the_status_bar_counts_the_rows_shown_of_all(qtbot, qloop, make_window):
+    window = make_window()
+    assert window.count_label.text() == "0 connections"
+    make_named(window.hub, "cache-1", "cache-2", "queue")
+    window.reload()
+    assert window.count_label.text() == "3 connections"
+    window.search.setText("cache")
+    assert window.count_label.text() == "2 of 3 connections"
+    window.search.setText("nothing matches this")
+    assert window.count_label.text() == "0 of 3 connections"
+    window.search.clear()
+    assert window.count_label.text() == "3 connections"
+
+
+def test_names_sort_naturally_and_the_chosen_order_survives_a_restart(qtbot, qloop, make_window, tmp_path):
+    window = make_window(data_dir=tmp_path / "d")
+    make_named(window.hub, "cache-10", "Cache-2", "cache-1", "db")
+    window.hub.instances.create("postgres", "analytics", {"host": "db.example", "port": 5432, "database": "a",
+                                                          "user": "u"})
+    window.reload()
+    assert rows(window) == ["analytics", "cache-1", "Cache-2", "cache-10", "db"]  # not cache-1, cache-10, Cache-2
+    window.sort_box.setCurrentIndex(window.sort_box.findData("type"))
+    assert rows(window)[0] == "analytics"  # postgres before redis
+    window.close()
+    again = make_window(data_dir=tmp_path / "d")
+    assert again.sort_box.currentData() == "type"
+    assert rows(again) == ["analytics", "cache-1", "Cache-2", "cache-10", "db"]
+
+
+def test_test_all_is_off_until_there_is_something_to_test(qtbot, qloop, make_window):
+    window = make_window()
+    settle(qtbot, qloop)
+    assert not window.test_all.all_action.isEnabled()
+    make_named(window.hub, "cache")
+    window.reload()
+    assert window.test_all.all_action.isEnabled()
+
+
+def test_f5_shows_what_the_cli_changed(qtbot, qloop, make_window, tmp_path):
+    from connhub.services.hub import Hub
+
+    window = make_window(data_dir=tmp_path / "d")
+    settle(qtbot, qloop)
+    assert window.reload_action.shortcut() == QKeySequence("F5")
+    other = Hub(data_dir=tmp_path / "d", vault=window.hub.vault)  # another process, as `connhub add` is
+    try:
+        other.instances.create("redis", "added-elsewhere", {"host": "redis.example", "port": 6379})
+    finally:
+        other.close()
+    assert rows(window) == []
+    window.reload_action.trigger()
+    qtbot.waitUntil(lambda: rows(window) == ["added-elsewhere"])
+    assert "Reloaded: 1 connection" in window.statusBar().currentMessage()
+
+
+def test_quit_closes_the_window_and_the_app_even_with_the_tray(qtbot, qloop, make_window, monkeypatch):
+    from connhub.gui.shell import menus
+
+    quits = []
+    monkeypatch.setattr(menus.QApplication, "quit", lambda: quits.append(True))
+    window = make_window()
+    settle(qtbot, qloop)
+    assert window.quit_action.shortcut() == QKeySequence("Ctrl+Q")
+    assert window.quit_action in window.menuBar().actions()[0].menu().actions()  # in File
+    window.quit_action.trigger()
+    assert quits == [True] and not window.isVisible()
+    if window.monitoring is not None:
+        assert window.monitoring.quitting  # not hidden in the tray
+
+
+def test_about_says_what_a_bug_report_needs_and_never_the_catalog_url(qtbot, qloop, make_window, monkeypatch):
+    from connhub import __version__
+
+    window = make_window()
+    settle(qtbot, qloop)
+    window.hub.db_url = "postgresql://app:canary-Pw-4417@db.example/catalog"  # as a team catalog would be
+    window.about_action.trigger()
+    dialog = window.about_dialog
+    facts = dict(dialog.facts)
+    assert facts["Version"] == __version__ and facts["Licence"] == "MIT"
+    assert facts["Data folder"] == str(window._first.data_dir)
+    assert facts["Keyring"] == window.vault_status.title
+    assert facts["Catalog"] == "a shared database (CONNHUB_DB_URL)"
+    assert "canary-Pw-4417" not in dialog.text.text() and "db.example" not in dialog.text.text()
+    window.hub.db_url = None
+    dialog.close()
+
+
+def test_the_keyring_is_named_as_people_know_it():
+    assert VaultStatus(True, "keyring.backends.SecretService.Keyring").title == \
+        "Secret Service (GNOME Keyring, KWallet…)"
+    assert VaultStatus(True, "keyring.backends.macOS.Keyring").title == "macOS Keychain"
+    assert VaultStatus(True, "tests.support.MemoryKeyring").title == "MemoryKeyring"  # unknown: the class
+    assert VaultStatus(True, "some.plugin.Keyring").title == "plugin"
+
+
+def test_the_window_shows_the_human_keyring_name_with_the_class_in_the_tooltip(qtbot, qloop, make_window):
+    window = make_window()
+    settle(qtbot, qloop)
+    assert window.keyring_label.text() == f"Keyring: {window.vault_status.title}"
+    assert window.keyring_label.toolTip() == window.vault_status.backend
