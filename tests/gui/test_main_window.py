@@ -123,7 +123,8 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
     assert window.list_stack.currentWidget() is window.list_view
     index = window.proxy.index(0, 0)
     assert index.data(Roles.SUMMARY) == "redis://default@127.0.0.1:6379/0"
-    assert index.data(Roles.STATUS_TEXT) == "untested"
+    assert index.data(Roles.STATUS_TEXT) == "ok · just now"  # the form's test of these values is kept
+    assert [run.ok for run in window.hub.prober.history(saved.id)] == [True]
     assert saved.secret_fields == ["password"]
     assert keyring_users(memory_keyring, saved.id) == {f"{saved.id}:password": PASSWORD}
     assert PASSWORD not in str(saved.config)
@@ -136,7 +137,7 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
     qtbot.waitUntil(lambda: window.detail.status.text().startswith("✔ Working"))
     assert window.detail.version.text().startswith("Redis ")
     assert window.detail.test_button.isEnabled()
-    qtbot.waitUntil(lambda: window.detail.history.count() == 1 and window.detail.history.item(0)
+    qtbot.waitUntil(lambda: window.detail.history.count() == 2 and window.detail.history.item(0)
                     .text().startswith("✔"))
     settle(qtbot, qloop)
 
@@ -149,7 +150,7 @@ def test_full_flow_against_local_redis(qtbot, qloop, make_window, memory_keyring
     click_row(qtbot, again, "Local Redis")
     assert again.detail.status.text().startswith("✔ Working")
     assert again.detail.version.text() == record.last_server_version
-    qtbot.waitUntil(lambda: again.detail.history.count() == 1 and again.detail.history.item(0)
+    qtbot.waitUntil(lambda: again.detail.history.count() == 2 and again.detail.history.item(0)
                     .text().startswith("✔"))
 
     # Edit: rename; the password box says a secret is saved, and leaving it untouched keeps it.

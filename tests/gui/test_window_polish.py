@@ -117,3 +117,62 @@ def test_the_window_shows_the_human_keyring_name_with_the_class_in_the_tooltip(q
     settle(qtbot, qloop)
     assert window.keyring_label.text() == f"Keyring: {window.vault_status.title}"
     assert window.keyring_label.toolTip() == window.vault_status.backend
+
+
+# --- the form: a test's result is kept, a failed one is not saved silently ----------------------------
+
+def open_new_redis(qtbot, qloop, window, host, port):
+    from connhub.gui.editor.instance_dialog import InstanceDialog
+    from tests.gui.test_main_window import set_text
+
+    dialog = InstanceDialog(window.hub, window.hub.types.entry("redis"), parent=window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.name_edit.setText("cache")
+    set_text(qtbot, dialog.form.field_widget("host"), host)
+    set_text(qtbot, dialog.form.field_widget("port"), str(port))
+    return dialog
+
+
+def test_a_failed_form_test_asks_before_saving_and_back_saves_nothing(qtbot, qloop, make_window):
+    from PySide6.QtWidgets import QMessageBox
+
+    from tests.support.services import free_port
+
+    window = make_window()
+    settle(qtbot, qloop)
+    dialog = open_new_redis(qtbot, qloop, window, "127.0.0.1", free_port())  # nothing listens: refused
+    test = qloop.create_task(dialog.run_test())
+    qtbot.waitUntil(test.done, timeout=10_000)
+    assert not test.result().ok
+    save = qloop.create_task(dialog.save())
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, "failedTestWarning") is not None)
+    box = dialog.findChild(QMessageBox, "failedTestWarning")
+    assert test.result().message in box.text() and "Save anyway?" in box.text()
+    next(b for b in box.buttons() if b.text() == "Back to the form").click()
+    qtbot.waitUntil(save.done)
+    assert save.result() is None and window.hub.instances.list() == []  # nothing saved, the form still open
+    assert dialog.isVisible()
+
+    save = qloop.create_task(dialog.save())  # then Save anyway: saved, the failed test its first history line
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, "failedTestWarning") is not None)
+    next(b for b in dialog.findChild(QMessageBox, "failedTestWarning").buttons() if b.text() == "Save anyway").click()
+    qtbot.waitUntil(save.done, timeout=5000)
+    saved = save.result()
+    assert saved.status == "failing" and [r.ok for r in window.hub.prober.history(saved.id)] == [False]
+
+
+def test_a_test_of_other_values_than_those_saved_is_not_kept(qtbot, qloop, make_window):
+    from tests.gui.test_main_window import set_text
+    from tests.support.services import free_port
+
+    window = make_window()
+    settle(qtbot, qloop)
+    dialog = open_new_redis(qtbot, qloop, window, "127.0.0.1", free_port())
+    test = qloop.create_task(dialog.run_test())
+    qtbot.waitUntil(test.done, timeout=10_000)
+    set_text(qtbot, dialog.form.field_widget("port"), "6390")  # changed after the test: no question, no history
+    save = qloop.create_task(dialog.save())
+    qtbot.waitUntil(save.done, timeout=5000)
+    saved = save.result()
+    assert saved.status == "untested" and window.hub.prober.history(saved.id) == []

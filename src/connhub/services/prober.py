@@ -20,6 +20,8 @@ from connhub.services.credentials import REAUTH_HINT, Credentials, NotReady
 from connhub.services.runner import run_test
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from connhub.services.oauth import OAuth
     from connhub.services.secrets import Secrets
     from connhub.services.settings import Settings
@@ -91,10 +93,11 @@ class Prober:
 
         return await test_many(self, records, **options)
 
-    def record(self, instance_id: str, result: TestResult) -> InstanceRecord:
+    def record(self, instance_id: str, result: TestResult, at: datetime | None = None) -> InstanceRecord:
+        """`at`: when the test ran, if not now (the form's test, kept when its values are saved)."""
         log.info("tested instance %s: %s", instance_id, "ok" if result.ok else result.error_class)
         return self._store.record_test(instance_id, result.ok, result.error_class.value if result.error_class else None,
-                                       result.latency_ms, result.server_version, result.message)
+                                       result.latency_ms, result.server_version, result.message, at=at)
 
     def record_many(self, outcomes: list[TestOutcome]) -> None:
         for outcome in outcomes:

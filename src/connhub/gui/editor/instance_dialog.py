@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+from datetime import UTC, datetime
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QPoint, Qt
@@ -97,6 +99,7 @@ class InstanceDialog(QDialog):
         #: Set when the user chose to open an existing look-alike instead of saving (duplicate warning).
         self.open_existing: InstanceRecord | None = None
         self._test_task: asyncio.Task | None = None
+        self._tested: tuple[dict, Any, datetime] | None = None  # (values, result, when) of the last form test
         self._save_task: asyncio.Task | None = None
         self._saving = False  # the keyring and the database are being written
         self.setObjectName("instanceDialog")
@@ -388,6 +391,7 @@ class InstanceDialog(QDialog):
                 self._set_busy(False)
         if mine():
             self.test_panel.show_result(result)
+            self._tested = (values, result, datetime.now(UTC))  # kept by Save while the values stay these
         return result
 
     def cancel_test(self) -> None:
@@ -418,6 +422,7 @@ class InstanceDialog(QDialog):
             previous.setFocus()
 
     def _values_changed(self) -> None:
+        self._tested = None
         if not self.test_panel.running:
             self.test_panel.clear()  # a result that no longer matches the values would mislead
 
@@ -448,6 +453,9 @@ class InstanceDialog(QDialog):
             return None
         if similar and not await self._confirm_duplicate(similar[0]):
             return None
+        tested = self._tested if self._tested is not None and self._tested[0] == values else None
+        if tested is not None and not tested[1].ok and not await self._confirm_failed_save(tested[1]):
+            return None
         self._set_busy(True)
         self._saving = True
         try:
@@ -462,6 +470,10 @@ class InstanceDialog(QDialog):
             saved = await op.worded(lambda exc: f"{exc}\n\nNothing was saved.")  # the keyring refused
             if op.failed:
                 return None
+            if tested is not None:  # the form's test of exactly these values: the first line of the history
+                op = HubOp(self, "Test result not kept", self.hub.prober.record, saved.id, tested[1], tested[2])
+                op.handle(InstanceNotFound, lambda _exc: None)
+                saved = await op.worded(str) or saved
         finally:
             self._saving = False
             self._set_busy(False)
@@ -487,6 +499,22 @@ class InstanceDialog(QDialog):
         if clicked is open_existing:
             self.open_existing = existing
             super().reject()
+        return clicked is save
+
+    async def _confirm_failed_save(self, result) -> bool:
+        """The last test of these values failed: saving is allowed (the server may be down now), not silent."""
+        box = QMessageBox(QMessageBox.Icon.Warning, "The test failed",
+                          f"The last test of these settings failed:\n\n{result.message}\n\nSave anyway?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("failedTestWarning")
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a server's words, shown as they are
+        save = box.addButton("Save anyway", QMessageBox.ButtonRole.AcceptRole)
+        back = box.addButton("Back to the form", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+        await dialog_result(box)
+        clicked = box.clickedButton()
+        box.deleteLater()
         return clicked is save
 
     def _show_invalid(self, exc: InvalidValues) -> None:
