@@ -317,3 +317,23 @@ def test_a_keyring_refusing_during_import_is_said_in_the_preview_and_nothing_is_
     click(qtbot, preview.buttons.button(preview.buttons.StandardButton.Cancel))
     qtbot.waitUntil(task.done, timeout=10_000)
     assert task.result() is None and rows(target) == []
+
+
+def test_file_dialogs_open_in_documents_then_the_folder_used_last(qtbot, tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from PySide6.QtCore import QStandardPaths
+
+    from connhub.gui.transfer import actions
+
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    assert actions.start_folder() == (documents or str(Path.home()))
+    assert actions.start_folder() != str(Path.cwd()) or Path.cwd() == Path(documents)
+    used = tmp_path / "exports"
+    used.mkdir()
+    monkeypatch.setattr(actions.QFileDialog, "getSaveFileName",
+                        lambda parent, title, start, filters: (str(used / "mine.json"), filters))
+    assert actions._default_export_path(None, "connhub-export.json") == str(used / "mine.json")
+    assert actions.start_folder() == str(used)  # the next dialog opens where the last file went
+    used.rmdir()
+    assert actions.start_folder() == (documents or str(Path.home()))  # gone since: documents again

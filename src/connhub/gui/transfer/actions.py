@@ -516,14 +516,34 @@ class ImportPreviewDialog(QDialog):
 
 # --- the actions ----------------------------------------------------------------------------------------
 
-def _default_export_path(parent: QWidget, suggested: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, "Export connections", suggested, JSON_FILTER)
+def start_folder() -> str:
+    """Where the file dialogs open: the folder used last, else the user's documents (not the directory the
+    app happened to be started from)."""
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    last = QSettings().value("transfer/folder")
+    if isinstance(last, str) and Path(last).is_dir():
+        return last
+    return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+
+
+def remember_folder(path: str | None) -> str | None:
+    from PySide6.QtCore import QSettings
+
+    if path:
+        QSettings().setValue("transfer/folder", str(Path(path).parent))
     return path or None
+
+
+def _default_export_path(parent: QWidget, suggested: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Export connections", str(Path(start_folder()) / suggested),
+                                          JSON_FILTER)
+    return remember_folder(path)
 
 
 def _default_import_path(parent: QWidget) -> str | None:
-    path, _ = QFileDialog.getOpenFileName(parent, "Import connections", "", JSON_FILTER)
-    return path or None
+    path, _ = QFileDialog.getOpenFileName(parent, "Import connections", start_folder(), JSON_FILTER)
+    return remember_folder(path)
 
 
 class TransferActions:
