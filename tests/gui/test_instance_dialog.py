@@ -76,9 +76,18 @@ def click(qtbot, button) -> None:
 def cancel_dialog(qtbot, task: asyncio.Task, dialog: InstanceDialog) -> None:
     from PySide6.QtWidgets import QDialogButtonBox
 
+    changed = dialog.has_changes()
     click(qtbot, dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel))
+    if changed:  # unsaved changes are never dropped without a question
+        discard_changes(qtbot, dialog)
     qtbot.waitUntil(task.done)
     assert task.result() is None
+
+
+def discard_changes(qtbot, dialog: InstanceDialog) -> None:
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, "discardChanges") is not None)
+    box = dialog.findChild(QMessageBox, "discardChanges")
+    next(button for button in box.buttons() if button.text() == "Discard changes").click()
 
 
 def panel_text(panel) -> str:

@@ -176,3 +176,38 @@ def test_a_test_of_other_values_than_those_saved_is_not_kept(qtbot, qloop, make_
     qtbot.waitUntil(save.done, timeout=5000)
     saved = save.result()
     assert saved.status == "untested" and window.hub.prober.history(saved.id) == []
+
+
+def test_esc_on_unsaved_changes_asks_and_keep_editing_loses_nothing(qtbot, qloop, make_window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from connhub.gui.editor.instance_dialog import InstanceDialog
+
+    window = make_window()
+    settle(qtbot, qloop)
+    untouched = InstanceDialog(window.hub, window.hub.types.entry("redis"), parent=window)
+    qtbot.addWidget(untouched)
+    untouched.show()
+    qtbot.keyClick(untouched, Qt.Key.Key_Escape)
+    assert not untouched.isVisible()  # nothing typed: Esc closes at once
+
+    dialog = open_new_redis(qtbot, qloop, window, "cache.example", 6380)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, "discardChanges") is not None)
+    box = dialog.findChild(QMessageBox, "discardChanges")
+    assert box.defaultButton().text() == "Keep editing"
+    box.defaultButton().click()
+    qtbot.waitUntil(lambda: dialog.findChild(QMessageBox, "discardChanges") is None or
+                    not dialog.findChild(QMessageBox, "discardChanges").isVisible())
+    settle(qtbot, qloop)
+    assert dialog.isVisible() and dialog.form.field_widget("host").text() == "cache.example"
+    assert dialog.name_edit.text() == "cache"
+
+    dialog.reject()  # the title bar's close does the same
+    qtbot.waitUntil(lambda: any(b.text() == "Discard changes" and b.isVisible()
+                                for box in dialog.findChildren(QMessageBox) for b in box.buttons()))
+    box = next(box for box in dialog.findChildren(QMessageBox) if box.isVisible())
+    next(b for b in box.buttons() if b.text() == "Discard changes").click()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert window.hub.instances.list() == []

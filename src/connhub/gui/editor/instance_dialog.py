@@ -192,6 +192,15 @@ class InstanceDialog(QDialog):
         layout.addWidget(self.test_panel)
         layout.addLayout(bottom)
         self.name_edit.setFocus()
+        self._opened_with = self._state()  # Esc on anything else asks first (see reject)
+        self._discard_confirmed = False
+        self._asking_discard: asyncio.Task | None = None
+
+    def _state(self) -> tuple:
+        return self.name_edit.text().strip(), self.form.values(), self.details()
+
+    def has_changes(self) -> bool:
+        return self._state() != self._opened_with
 
     def _build_details(self, record: InstanceRecord | None) -> QGroupBox:
         """Environment, tags, and where the secrets live: what organises the list, not how to connect."""
@@ -501,6 +510,22 @@ class InstanceDialog(QDialog):
             super().reject()
         return clicked is save
 
+    async def _confirm_discard(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, "Discard changes?",
+                          "This connection has changes that are not saved. Discard them?",
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("discardChanges")
+        discard = box.addButton("Discard changes", QMessageBox.ButtonRole.DestructiveRole)
+        keep = box.addButton("Keep editing", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        await dialog_result(box)
+        clicked = box.clickedButton()
+        box.deleteLater()
+        if clicked is discard and shiboken6.isValid(self):
+            self._discard_confirmed = True
+            self.reject()
+
     async def _confirm_failed_save(self, result) -> bool:
         """The last test of these values failed: saving is allowed (the server may be down now), not silent."""
         box = QMessageBox(QMessageBox.Icon.Warning, "The test failed",
@@ -537,6 +562,10 @@ class InstanceDialog(QDialog):
     def reject(self) -> None:
         if self._saving:
             return  # a save is writing (bounded by the keyring's timeout): closing now would hide its outcome
+        if not self._discard_confirmed and self.has_changes():  # Esc, Cancel or the title bar's close
+            if self._asking_discard is None or self._asking_discard.done():
+                self._asking_discard = spawn(self._confirm_discard())
+            return
         self.cancel_test()
         if self.sign_in is not None:
             self.sign_in.cancel()  # closes the loopback listener
