@@ -126,7 +126,8 @@ def open_new_redis(qtbot, qloop, window, host, port):
     from tests.gui.test_main_window import set_text
 
     dialog = InstanceDialog(window.hub, window.hub.types.entry("redis"), parent=window)
-    qtbot.addWidget(dialog)
+    # closed at teardown without the "Discard changes?" question (tested on its own below)
+    qtbot.addWidget(dialog, before_close_func=lambda d: setattr(d, "_discard_confirmed", True))
     dialog.show()
     dialog.name_edit.setText("cache")
     set_text(qtbot, dialog.form.field_widget("host"), host)
@@ -211,3 +212,43 @@ def test_esc_on_unsaved_changes_asks_and_keep_editing_loses_nothing(qtbot, qloop
     next(b for b in box.buttons() if b.text() == "Discard changes").click()
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert window.hub.instances.list() == []
+
+
+def test_the_field_that_made_the_test_fail_is_marked_and_gets_the_cursor(qtbot, qloop, make_window):
+    from tests.gui.test_main_window import set_text
+    from tests.support.services import free_port
+
+    window = make_window()
+    settle(qtbot, qloop)
+    dialog = open_new_redis(qtbot, qloop, window, "127.0.0.1", free_port())  # refused: the port is wrong
+    test = qloop.create_task(dialog.run_test())
+    qtbot.waitUntil(test.done, timeout=10_000)
+    assert test.result().error_class.value == "refused"
+    assert dialog.form.error_text("port") == "Connection refused: check this value"
+    assert dialog.form.field_widget("port").hasFocus() and dialog.form.error_text("host") == ""
+
+    set_text(qtbot, dialog.form.field_widget("host"), "no-such-host.invalid")  # editing clears the mark
+    assert dialog.form.error_text("port") == ""
+    test = qloop.create_task(dialog.run_test())
+    qtbot.waitUntil(test.done, timeout=10_000)
+    assert test.result().error_class.value == "dns"
+    assert dialog.form.error_text("host") == "Host name not found: check this value"
+    assert dialog.form.field_widget("host").hasFocus()
+
+
+def test_blamed_fields_exist_in_every_type_that_has_them():
+    """Every candidate names a real field of its type, so a renamed field cannot silently stop the marking."""
+    from connhub.core.errors import ErrorClass
+    from connhub.core.fields import all_specs
+    from connhub.plugins.registry import Registry
+    from connhub.services.runner import fields_to_blame
+
+    registry = Registry.discover(plugins=False)
+    for summary in registry.summaries():
+        entry = registry.get(summary.type)
+        keys = {spec.key for spec in all_specs(entry.specs)}
+        for error_class in ErrorClass:
+            assert set(fields_to_blame(error_class, entry.specs)) <= keys
+        if {"host", "port"} <= keys:
+            assert fields_to_blame(ErrorClass.REFUSED, entry.specs)[0] == "port"
+            assert fields_to_blame(ErrorClass.DNS, entry.specs)[0] == "host"

@@ -144,6 +144,38 @@ def hint_for(error: ConnectionTestError, ca_field: str | None = None) -> str:
     return HINTS[cls]
 
 
+_CREDENTIAL_SKIP = ("webhook_secret", "oauth_", "cfg:")  # secret fields no connection test checks
+_ADDRESS = ("host", "base_url", "url", "endpoint", "site_url", "path")
+
+
+def fields_to_blame(error_class: ErrorClass | None, specs: list[FieldSpec]) -> list[str]:
+    """The form fields most likely wrong after a failed test, best first (the form marks the first one it
+    shows): auth → the password or token; dns → the host; refused → the port; tls → the CA file."""
+    every = all_specs(specs)
+
+    def leaf(spec: FieldSpec) -> str:
+        return spec.key.rsplit(".", 1)[-1]
+
+    def named(*names: str) -> list[str]:
+        return [spec.key for name in names for spec in every if leaf(spec) == name]
+
+    if error_class is ErrorClass.AUTH:
+        secrets = [spec.key for spec in every if spec.kind is FieldKind.PASSWORD
+                   and not any(leaf(spec).startswith(skip) or spec.key.startswith(skip) for skip in _CREDENTIAL_SKIP)]
+        return secrets + named("key_file", "username", "user", "email", "access_key_id")
+    if error_class is ErrorClass.PERMISSION:
+        return named("username", "user", "email", "access_key_id")
+    if error_class is ErrorClass.DNS:
+        return named(*_ADDRESS)
+    if error_class is ErrorClass.REFUSED:
+        return named("port", *_ADDRESS)
+    if error_class is ErrorClass.TLS:
+        ca = [spec.key for spec in every if spec.schema.get("format") == "file-path"
+              and ("ca" in leaf(spec).split("_") or leaf(spec) == "sslrootcert")]
+        return ca + named("sslmode", "ssl_mode", "tls", "security", "verify_tls")
+    return []
+
+
 def _ca_field(entry: TypeEntry) -> str | None:
     """The title of the type's CA certificate field (a file path whose key names a CA), for the TLS hint."""
     for spec in all_specs(entry.specs):

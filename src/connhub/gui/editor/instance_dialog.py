@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from connhub.core.errors import TITLES
 from connhub.core.fields import defaults
 from connhub.core.records import (
     ENVIRONMENTS,
@@ -401,6 +402,8 @@ class InstanceDialog(QDialog):
         if mine():
             self.test_panel.show_result(result)
             self._tested = (values, result, datetime.now(UTC))  # kept by Save while the values stay these
+            if not result.ok:
+                self._blame(result)
         return result
 
     def cancel_test(self) -> None:
@@ -430,8 +433,27 @@ class InstanceDialog(QDialog):
         if not busy and previous is not None and shiboken6.isValid(previous) and self.isAncestorOf(previous):
             previous.setFocus()
 
+    def _blame(self, result) -> None:
+        """Mark the field most likely wrong (auth → password, dns → host, refused → port) and put the cursor
+        there: the first of the candidates the form shows now (a choice may hide some)."""
+        from connhub.services.runner import fields_to_blame
+
+        for key in fields_to_blame(result.error_class, self.entry.specs):
+            try:
+                widget = self.form.field_widget(key)
+            except KeyError:
+                continue
+            if widget.isVisibleTo(self):
+                self.form.show_errors({key: f"{TITLES[result.error_class]}: check this value"})
+                self._blamed = key
+                widget.setFocus()
+                return
+
     def _values_changed(self) -> None:
         self._tested = None
+        if getattr(self, "_blamed", None):  # the value is being fixed: the mark has done its job
+            self._blamed = None
+            self.form.show_errors({})
         if not self.test_panel.running:
             self.test_panel.clear()  # a result that no longer matches the values would mislead
 
