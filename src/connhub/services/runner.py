@@ -30,7 +30,7 @@ from connhub.core.errors import (
 from connhub.core.fields import FieldKind, FieldSpec, all_specs
 from connhub.core.integration import Integration
 from connhub.core.references import resolve_references
-from connhub.core.results import TestResult
+from connhub.core.results import StageResult, TestResult
 from connhub.plugins.registry import PluginLoadError, TypeEntry
 
 DEFAULT_TIMEOUT = 10.0
@@ -113,6 +113,8 @@ async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, 
                                 integration.test_connection(resolved, given, ctx),
                                 TestContext(timeout, on_stage))
     if outcome.error is not None:
+        if outcome.error.error_class is ErrorClass.TIMEOUT and outcome.ctx.current_stage == "connect":
+            await _name_a_silent_server(outcome, config, timeout)
         return _failure(outcome.error, outcome.ctx, outcome.elapsed_ms, ca_field=_ca_field(entry))
     probe, secret_values = outcome.value, outcome.secret_values
     return TestResult(
@@ -124,6 +126,36 @@ async def run_test(entry: TypeEntry, config: dict[str, Any], secrets: dict[str, 
         stages=outcome.ctx.stages,
         details={k: redact(str(v), secret_values) for k, v in probe.details.items()},
     )
+
+
+async def _name_a_silent_server(outcome: Outcome, config: dict[str, Any], timeout: float) -> None:
+    """Drivers connect and greet in one call, so a server that accepts TCP and then says nothing timed out
+    "during connect". One TCP connect (a tenth of the budget, so the whole stays within timeout + 10 %) tells
+    the two apart; then the stage that hung is named: the handshake."""
+    host, port = config.get("host"), config.get("port")
+    url = next((config[k] for k in ("base_url", "endpoint", "site_url") if isinstance(config.get(k), str)), None)
+    if url:  # the HTTP-based types
+        from urllib.parse import urlsplit
+
+        try:
+            parts = urlsplit(url)
+            host, port = parts.hostname, parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+        except ValueError:
+            return
+    if not isinstance(host, str) or not host or not isinstance(port, int) or host.startswith("/"):
+        return
+    try:
+        async with asyncio.timeout(min(1.0, timeout / 10)):
+            _reader, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError):
+        return  # not even TCP: "connect" it was
+    writer.close()
+    ctx = outcome.ctx
+    ctx.stages = [StageResult("handshake", s.ok, s.duration_ms, s.detail) if s.name == "connect" and not s.ok else s
+                  for s in ctx.stages]
+    ctx.current_stage = "handshake"
+    outcome.error.detail = (f"No answer within {timeout:g} s: the server accepted the connection, then said "
+                            "nothing (during the handshake)")
 
 
 def _failure(error: ConnectionTestError, ctx: TestContext, elapsed_ms: float, ca_field: str | None = None

@@ -121,7 +121,7 @@ def test_silent_server_times_out_on_time(run_timed, blackhole):
     """TCP is accepted, the server's greeting never comes."""
     host, port = blackhole
     result, elapsed = run_timed("mysql", {**LOCAL, "host": host, "port": port}, timeout=1.0)
-    assert_failure(result, "timeout", stage="connect")
+    assert_failure(result, "timeout", stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 

@@ -99,7 +99,7 @@ def test_silent_server_times_out_on_time(run_timed, blackhole):
     host, port = blackhole
     result, elapsed = run_timed("nats", {"host": host, "port": port}, timeout=1.0)
     # TCP is accepted; the server's INFO never comes.
-    assert_failure(result, "timeout", stage="connect")
+    assert_failure(result, "timeout", stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 

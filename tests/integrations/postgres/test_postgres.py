@@ -143,7 +143,7 @@ def test_closed_port_is_refused(run):
 def test_silent_server_times_out_on_time(run_timed, blackhole):
     host, port = blackhole
     result, elapsed = run_timed("postgres", {**LOCAL, "host": host, "port": port}, timeout=1.0)
-    assert_failure(result, "timeout", stage="connect")
+    assert_failure(result, "timeout", stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 

@@ -84,7 +84,7 @@ def test_silent_server_times_out_on_time(run_timed, blackhole):
     host, port = blackhole
     result, elapsed = run_timed("rabbitmq", {**LOCAL, "host": host, "port": port}, GUEST, timeout=1.0)
     # TCP is accepted and the protocol header sent; Connection.Start never comes.
-    assert_failure(result, "timeout", stage="connect")
+    assert_failure(result, "timeout", stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 

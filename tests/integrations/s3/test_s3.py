@@ -137,7 +137,7 @@ def test_silent_server_times_out_on_time(run_timed, blackhole, fake):
     host, port = blackhole
     config = {"endpoint": f"http://{host}:{port}", "access_key_id": "AKIA" + "A" * 16}
     result, elapsed = run_timed("s3", config, {"secret_access_key": fake.sha1()}, timeout=1.0)
-    assert_failure(result, "timeout", stage="connect")
+    assert_failure(result, "timeout", stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 

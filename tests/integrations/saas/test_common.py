@@ -120,7 +120,7 @@ def test_silent_server_times_out_on_time(run_timed, blackhole, type_name):
     host, port = blackhole
     _, secrets, _ = CASES[type_name]
     result, elapsed = run_timed(type_name, config(type_name, f"http://{host}:{port}"), secrets, timeout=1.0)
-    assert_failure(result, "timeout", secrets, stage="connect")
+    assert_failure(result, "timeout", secrets, stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 

@@ -138,7 +138,7 @@ def test_closed_port_is_refused(run, plain):
 def test_silent_server_times_out_on_time(run_timed, blackhole):
     host, port = blackhole
     result, elapsed = run_timed("smtp", {"host": host, "port": port, "security": "starttls"}, timeout=1.0)
-    assert_failure(result, "timeout", stage="connect")  # no 220 greeting
+    assert_failure(result, "timeout", stage="handshake")  # no 220 greeting
     assert elapsed <= 1.1, elapsed
 
 

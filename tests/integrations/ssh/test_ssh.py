@@ -251,7 +251,7 @@ def test_closed_port_is_refused(run, sshd):
 def test_silent_server_times_out_on_time(run_timed, blackhole, sshd):
     host, port = blackhole
     result, elapsed = run_timed("ssh", pinned(sshd, host=host, port=port), password(sshd), timeout=1.0)
-    assert_failure(result, "timeout", stage="connect")
+    assert_failure(result, "timeout", stage="handshake")
     assert elapsed <= 1.1, elapsed
 
 
