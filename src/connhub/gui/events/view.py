@@ -162,7 +162,7 @@ class WebhooksView(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(self.list)
         splitter.addWidget(detail)
-        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(0, 1)
         splitter.setStretchFactor(1, 3)
         send = QHBoxLayout()
         send.addWidget(self.test_event)
@@ -250,6 +250,7 @@ class WebhooksView(QWidget):
                 return
             self._receiver = receiver
             self.url.setText(receiver.url(record.name))
+            self.url.setCursorPosition(0)  # the start of the URL in view, not its end
             self._watch_window()
             if secret:
                 self._set_message(f"Listening on port {receiver.port}: point the provider (or a tunnel) at the "
