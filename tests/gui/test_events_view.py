@@ -125,3 +125,16 @@ def test_a_port_in_use_is_said_in_the_tab(qtbot, qloop, tab):
         view.listen_button.click()
         qtbot.waitUntil(lambda: "cannot be used" in view.message.text(), timeout=10_000)
     assert not view.listen_button.isChecked() and view.url.text() == ""
+
+
+def test_another_connection_stops_the_receiver_and_a_type_without_webhooks_has_no_tab(qtbot, qloop, tab):
+    window, view = tab
+    url = listen(qtbot, view)
+    port = int(url.split(":")[2].split("/")[0])
+    cache = window.hub.instances.create("redis", "cache", {"host": "127.0.0.1", "port": 6379})
+    window.reload()
+    window.select(cache.id)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    tabs = window.detail.tabs
+    assert not tabs.isTabVisible(tabs.indexOf(view))

@@ -120,7 +120,6 @@ class WebhooksView(QWidget):
         self.errors = QListWidget()
         self.errors.setObjectName("deliveryErrors")
         self.errors.setAccessibleName("Validation errors")
-        self.errors.setMaximumHeight(self.errors.fontMetrics().height() * 6)
         self.replay_button = QPushButton("&Replay")
         self.replay_button.setToolTip("Validate the stored payload again against the event's schema")
         self.replay_button.clicked.connect(lambda: spawn(self.replay()))
@@ -377,6 +376,9 @@ class WebhooksView(QWidget):
                 mark.cursor = QTextCursor(self.body.document().findBlockByNumber(line))
                 marks.append(mark)
         self.body.setExtraSelections(marks)
+        rows = max(1, min(self.errors.count(), 6))  # as tall as its errors: no empty box under two of them
+        self.errors.setFixedHeight(self.errors.sizeHintForRow(0) * rows + 2 * self.errors.frameWidth() + 2
+                                   if self.errors.count() else 0)
 
     def highlighted_lines(self) -> list[int]:
         return sorted(m.cursor.blockNumber() for m in self.body.extraSelections())
