@@ -136,6 +136,9 @@ async def shoot(out: Path) -> None:
     await asyncio.sleep(0.4)
     window.grab().save(str(out / "actions.png"))
     window.detail.tabs.setCurrentIndex(0)
+
+    await shoot_webhooks(hub, window, out)  # the Webhooks tab: a receiver, two deliveries, the invalid one shown
+    window.detail.tabs.setCurrentIndex(0)
     window.splitter.setSizes(sizes)
     window.resize(1280, 760)
 
@@ -150,6 +153,44 @@ async def shoot(out: Path) -> None:
     apply_theme(QApplication.instance(), "light")
     window.close()
     hub.close()
+
+
+async def shoot_webhooks(hub, window, out: Path) -> None:
+    import json
+    import time
+
+    import httpx
+
+    from connhub.core.webhooks import Scheme, sign
+
+    secret = "whsec-screenshots"
+    gh = hub.instances.create("github", "platform-repo", {"base_url": "https://api.github.com",
+                              "token": "ghp_" + "x" * 36, "webhook_secret": secret}, environment="dev")
+    window.reload()
+    window.select(gh.id)
+    view = next(w for w in (window.detail.tabs.widget(i) for i in range(window.detail.tabs.count()))
+                if w.objectName() == "webhooksView")
+    window.detail.tabs.setCurrentWidget(view)
+    sizes = window.splitter.sizes()
+    window.splitter.setSizes([sizes[0], 340, sum(sizes) - sizes[0] - 340])
+    view.listen_button.setChecked(True)  # as a click does: the receiver starts on this loop
+    while view._starting is not None or not view.listening():
+        await asyncio.sleep(0.05)
+    await view.send_test()
+    bad = hub.webhooks.sample("github", "push")
+    bad["ref"] = 42
+    bad["commits"][0].pop("timestamp", None)
+    body = json.dumps(bad).encode()
+    headers = {"Content-Type": "application/json",
+               **sign(Scheme("github"), secret, body, time.time(), "push", "d-invalid")}
+    async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+        await client.post(view.url.text(), content=body, headers=headers)
+    await asyncio.sleep(0.3)
+    await view.refresh()
+    view.list.setCurrentItem(view.list.topLevelItem(0))
+    await asyncio.sleep(0.4)
+    window.grab().save(str(out / "events.png"))
+    view.stop()
 
 
 def main() -> int:

@@ -146,6 +146,9 @@ class DetailPane(QStackedWidget):
     def show_record(self, record: InstanceRecord | None) -> None:
         if record is None:
             self.setCurrentIndex(0)
+            for widget in self._extra_facts:
+                if hasattr(widget, "applies_to"):  # a tab that holds something open (a receiver) lets it go
+                    widget.show_record(None)
             return
         self.setCurrentIndex(1)
         entry = self.registry.get(record.type) if record.type in self.registry else None
@@ -173,6 +176,8 @@ class DetailPane(QStackedWidget):
         self.tabs.setTabVisible(1, bool(events))
         for widget in self._extra_facts:
             widget.show_record(record)
+            if hasattr(widget, "applies_to") and (index := self.tabs.indexOf(widget)) >= 0:
+                self.tabs.setTabVisible(index, widget.applies_to(record))  # only for types it is about
 
     def add_fact(self, label: str, widget: QWidget) -> None:
         """One more row under the facts (a feature's own control); it gets `show_record(record)` calls too."""

@@ -125,6 +125,9 @@ def build_detail(w: MainWindow):
     from connhub.gui.actions.panel import ActionsPanel
 
     pane.add_tab(ActionsPanel(lambda: w.hub.actions), "Actions")  # given the actions service, never the Hub
+    from connhub.gui.events.view import WebhooksView
+
+    pane.add_tab(WebhooksView(lambda: w.hub.webhooks, w.hub.registry), "Webhooks")  # types that sign webhooks
     w._detail = pane
     detail_after_list_in_tab_order(w)
     return pane
