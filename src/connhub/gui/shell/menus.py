@@ -60,6 +60,10 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     for act in (w.import_action, w.export_action):
         file_menu.addAction(act)
         toolbar.addAction(act)
+    file_menu.addSeparator()  # Workflows… (gui/workflows/window.py, loaded on first use)
+    w.workflows_action = action("&Workflows…", "Ctrl+Shift+W", lambda: open_workflows(w),
+                                "Saved workflows: edit, run, their runs")
+    file_menu.addAction(w.workflows_action)
     toolbar.addSeparator()
 
     w.workspace_box = QComboBox()
@@ -81,6 +85,13 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     sort_label.setBuddy(w.sort_box)
     toolbar.addWidget(sort_label)
     toolbar.addWidget(w.sort_box)
+
+
+def open_workflows(w: MainWindow):
+    """The Workflows window (one per main window), built on first use."""
+    from connhub.gui.workflows.window import show_workflows
+
+    return show_workflows(w)
 
 
 def show_context_menu(w: MainWindow, pos) -> None:
