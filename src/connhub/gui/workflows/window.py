@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QBrush, QColor, QFontDatabase, QKeySequence, QShortcut, QTextCursor
+from PySide6.QtGui import QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -704,7 +704,8 @@ def show_workflows(main: QWidget) -> WorkflowsWindow:
     if window is None:
         window = WorkflowsWindow(lambda: main.hub, main)
     window.show()
-    window.raise_()
-    window.activateWindow()
+    if window.isVisible() and QGuiApplication.platformName() != "offscreen":  # offscreen cannot raise
+        window.raise_()
+        window.activateWindow()
     spawn(window.refresh())
     return window
