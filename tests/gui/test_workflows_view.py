@@ -185,11 +185,11 @@ def test_a_valid_workflow_is_listed_and_runs_step_by_step_into_the_history(qtbot
     assert [("count", "running…"), ("echo", "waiting")] in seen
     assert [("count", "✔ ok"), ("echo", "waiting")] in seen
     assert step_rows(window) == [("count", "✔ ok"), ("echo", "✔ ok")]
-    assert window.run_view.status.text().startswith("Finished: every step ok or skipped")
+    assert window.run_view.status.text().startswith("count-orders: finished: every step ok or skipped")
     durations = [window.run_view.steps.topLevelItem(i).text(4) for i in range(2)]
     assert all(d.endswith(" ms") or d.endswith(" s") for d in durations), durations
     qtbot.waitUntil(lambda: history_rows(window) == [("✔ ok", "manual")], timeout=5000)
-    assert window.row_texts("count-orders")[2].startswith("ok ")
+    assert window.row_texts("count-orders")[2].startswith("ok, ")
     detail = window.history.detail.toPlainText()
     assert "1. count — shop · query — ok" in detail
     assert '"parameters": ["3"]' in detail or '"parameters": [3]' in detail  # the count, passed along
@@ -207,7 +207,7 @@ def test_a_failing_step_shows_its_error_and_the_rest_is_skipped(qtbot, window, h
     assert step_rows(window) == [("bad", "✖ failed"), ("after", "skipped")]
     message = window.run_view.steps.topLevelItem(0).text(5)
     assert "no such table" in message, message
-    assert window.run_view.status.text().startswith("Failed")
+    assert window.run_view.status.text().startswith("failing: failed")
     qtbot.waitUntil(lambda: history_rows(window)[:1] == [("✖ failed", "manual")], timeout=5000)
     detail = window.history.detail.toPlainText()
     assert "1. bad — shop · query — failed" in detail
@@ -233,7 +233,7 @@ steps:
     qtbot.waitUntil(lambda: not window.run_view.running, timeout=3000)
     assert time.monotonic() - started < 1.5
     assert step_rows(window) == [("first", "✔ ok"), ("wait", "cancelled"), ("never", "skipped")]
-    assert window.run_view.status.text().startswith("Cancelled")
+    assert window.run_view.status.text().startswith("hangs: cancelled")
     assert window.run_view.run_button.text() == "&Run"
     qtbot.waitUntil(lambda: history_rows(window)[:1] == [("cancelled", "manual")], timeout=5000)
     (last,) = hub.workflows.runs("hangs")
@@ -299,6 +299,8 @@ steps:
     arun(window.refresh())
     problem = window.row_texts("uses-cache")[4]
     assert problem.startswith("broken: steps[1].instance: ") and "'cache'" in problem, problem
+    assert window.row_texts("uses-cache")[0] == "⚠ uses-cache"
+    assert "steps[1].instance: step 'second': there is no saved instance named 'cache'" in window.about.text()
     assert not window.run_view.run_button.isEnabled()
     assert any(e.startswith("steps[1].instance") for e in window.editor.error_texts())
     assert arun(window.run("uses-cache")) is None

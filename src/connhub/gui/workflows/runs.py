@@ -47,6 +47,16 @@ def when(moment: Any) -> str:
     return f"{moment.astimezone():%Y-%m-%d %H:%M:%S}"
 
 
+def short_when(moment: Any, now: datetime | None = None) -> str:
+    """For the list: "today 16:13", "tomorrow 00:00", else the date and the minute."""
+    if not isinstance(moment, datetime):
+        return ""
+    local = moment.astimezone()
+    today = (now or datetime.now(local.tzinfo)).astimezone().date()
+    day = {0: "today", 1: "tomorrow", -1: "yesterday"}.get((local.date() - today).days, f"{local:%Y-%m-%d}")
+    return f"{day} {local:%H:%M}"
+
+
 def duration(ms: float | None) -> str:
     if ms is None:
         return ""
@@ -126,15 +136,19 @@ class RunView(QWidget):
         _paint(item, 3, step.outcome)
         item.setText(4, duration(step.duration_ms) if step.outcome in ("ok", "failed") else "")
         message = f"{step.error_class}: {step.message}" if step.error_class else step.message
-        item.setText(5, message.replace("\n", " "))
-        item.setToolTip(5, message)
+        if step.outcome == "ok" and step.preview:  # what it gave, as the run log keeps it (masked, capped)
+            message = "→ " + " ".join(step.preview.split())
+        item.setText(5, message[:200])
+        item.setToolTip(5, message[:2000])
 
-    def show_run(self, run: WorkflowRun) -> None:
+    def show_run(self, run: WorkflowRun, name: str = "") -> None:
         """The run as it ended (cancel marks the remaining steps without telling the progress callback)."""
         for step in run.steps:
             self.update_step(step)
         words = {"ok": "Finished: every step ok or skipped", "failed": "Failed", "cancelled": "Cancelled"}
         text = words.get(run.status, run.status.capitalize())
+        if name:
+            text = f"{name}: {text[0].lower()}{text[1:]}"
         if run.duration_ms is not None:
             text += f" in {duration(run.duration_ms)}"
         if run.message and run.status != "ok":

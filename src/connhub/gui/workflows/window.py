@@ -43,7 +43,7 @@ from connhub.core.records import InstanceNotFound, NameTaken
 from connhub.core.workflow import WorkflowError, parse_schedule
 from connhub.gui.ops import background, dialog_result, show_error, spawn
 from connhub.gui.workflows import text as wftext
-from connhub.gui.workflows.runs import OUTCOME_COLOURS, HistoryView, InputsDialog, RunView, plain, when
+from connhub.gui.workflows.runs import OUTCOME_COLOURS, HistoryView, InputsDialog, RunView, plain, short_when
 
 if TYPE_CHECKING:
     from connhub.core.workflow import StepRun, WorkflowRun
@@ -266,6 +266,11 @@ class WorkflowsWindow(QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.list, 1)
+        self.about = plain("")
+        self.about.setObjectName("workflowAbout")
+        self.about.setWordWrap(True)
+        self.about.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        left_layout.addWidget(self.about)
         left_layout.addLayout(buttons)
 
         self.editor = DefinitionEditor()
@@ -288,7 +293,7 @@ class WorkflowsWindow(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(self.tabs)
-        split.setSizes([480, 620])
+        split.setSizes([560, 640])
         split.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(split)
@@ -330,16 +335,17 @@ class WorkflowsWindow(QWidget):
         elif self.current is not None and self.current not in self.infos:
             self.current = None
             self.editor.set_text("")
+            self.about.setText("")
         self._update_buttons()
 
     def _item(self, info: WorkflowInfo, last: WorkflowRun | None, now: datetime) -> QTreeWidgetItem:
         workflow = info.workflow
         steps = str(len(workflow.steps)) if workflow is not None else "?"
-        last_text = f"{last.status} {when(last.started_at)}" if last is not None else "never"
+        last_text = f"{last.status}, {short_when(last.started_at, now)}" if last is not None else "never"
         next_text = ""
         if workflow is not None and workflow.schedule is not None:
             try:
-                next_text = when(parse_schedule(workflow.schedule).next_after(now))
+                next_text = short_when(parse_schedule(workflow.schedule).next_after(now), now)
             except WorkflowError:
                 next_text = "?"
             if info.broken:
@@ -355,7 +361,9 @@ class WorkflowsWindow(QWidget):
         if last is not None:
             item.setForeground(2, QBrush(QColor(OUTCOME_COLOURS.get(last.status, "#6b7280"))))
         if info.broken:
-            item.setForeground(4, QBrush(QColor(OUTCOME_COLOURS["failed"])))
+            item.setText(0, f"⚠ {info.name}")
+            for column in (0, 4):
+                item.setForeground(column, QBrush(QColor(OUTCOME_COLOURS["failed"])))
             item.setToolTip(4, "\n".join(f"{p}: {m}" for p, m in info.problems.items()))
             item.setToolTip(0, "Broken: fix the text (Definition) or restore the connection it names")
         return item
@@ -373,6 +381,7 @@ class WorkflowsWindow(QWidget):
         info = self.infos.get(name) if name else None
         if info is None:
             return
+        self._describe(info)
         changed = name != self.current
         document = self.editor.text.document()
         if changed or (not document.isModified() and self.editor.text.toPlainText() != info.record.definition):
@@ -387,6 +396,20 @@ class WorkflowsWindow(QWidget):
             self.run_view.status.setText(f"{name}: press Run to run it now.")
         self._update_buttons()
         spawn(self.load_history())
+
+    def _describe(self, info: WorkflowInfo) -> None:
+        """Under the list: what the selected workflow is for, and why it is broken (each problem at its path)."""
+        lines = [info.workflow.description] if info.workflow is not None and info.workflow.description else []
+        if info.workflow is not None and info.workflow.schedule is not None:
+            schedule = info.workflow.schedule
+            if isinstance(schedule, dict):
+                schedule = " ".join(f"{k} {v}" for k, v in schedule.items())
+            lines.append(f"On a schedule ({schedule}, UTC): it runs while connhub is open.")
+        if info.broken:
+            lines.append("Broken — it cannot run until this is fixed:")
+            lines += [f"  {path}: {message}" for path, message in info.problems.items()]
+        self.about.setText("\n".join(lines))
+        self.about.setStyleSheet(f"color: {OUTCOME_COLOURS['failed']};" if info.broken else "")
 
     def _tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.steps:
@@ -436,6 +459,7 @@ class WorkflowsWindow(QWidget):
         self.list.clearSelection()
         self.list.setCurrentItem(None)
         self.current = None
+        self.about.setText("")
         self.editor.set_text(TEMPLATE)
         self.editor.text.document().setModified(True)
         self.editor.status.setText("A new workflow: name it, name its steps, then Save.")
@@ -538,6 +562,7 @@ class WorkflowsWindow(QWidget):
         if self.current == name:
             self.current = None
             self.editor.set_text("")
+            self.about.setText("")
             self.history.show_runs([])
         await self.refresh()
         return name not in self.infos
@@ -671,9 +696,9 @@ class WorkflowsWindow(QWidget):
             self._run_task = None
             self._update_buttons()
         if run is not None:
-            self.run_view.show_run(run)
+            self.run_view.show_run(run, name)
         if self._run is not None and run is None:
-            self.run_view.show_run(self._run)
+            self.run_view.show_run(self._run, name)
         self.last_run = run
         await self.refresh()
         await self.load_history()
