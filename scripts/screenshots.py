@@ -187,7 +187,7 @@ steps:
     hub.instances.delete(gone.id)
     await hub.workflows.run("tables-report", trigger="manual")
     wf = show_workflows(window)
-    wf.resize(1240, 560)
+    wf.resize(1240, 470)
     await wf.refresh(select="nightly-orders")
     await wf.run("nightly-orders")
     await asyncio.sleep(0.3)

@@ -93,7 +93,7 @@ class RunView(QWidget):
         self.status.setWordWrap(True)
         self.steps = QTreeWidget()
         self.steps.setObjectName("runSteps")
-        self.steps.setHeaderLabels(["Step", "Connection", "Action", "Outcome", "Duration", "Message"])
+        self.steps.setHeaderLabels(["Step", "Connection", "Action", "Outcome", "Duration", "Result or error"])
         self.steps.setRootIsDecorated(False)
         self.steps.setUniformRowHeights(True)
         header = self.steps.header()
