@@ -358,6 +358,53 @@ steps:
     main.monitoring.start_schedules(every=0.25)  # the app's tick is 30 s; the slots are every 10 s
     qtbot.waitUntil(lambda: [(r.trigger, r.status) for r in hub.workflows.runs("every-ten")] == [("schedule", "ok")],
                     timeout=15_000)
+    qtbot.waitUntil(lambda: window.row_texts("every-ten")[2].startswith("ok, "), timeout=5000)  # the list follows
     main.monitoring.stop()
     assert not main.monitoring.schedules.isActive()
     settle(qtbot, qloop)
+
+
+def test_unsaved_edits_survive_switching_to_another_workflow_and_back(window, hub, arun):
+    arun(window.save(VALID))
+    arun(window.save(FAILING))
+    window.list.setCurrentItem(window._find("count-orders"))
+    edited = VALID.replace("select ? as seen", "select ? as seen_twice")
+    window.editor.text.selectAll()
+    window.editor.text.insertPlainText(edited)  # as typed: the document is modified
+    window.list.setCurrentItem(window._find("failing"))
+    assert window.editor.text.toPlainText() == FAILING
+    window.list.setCurrentItem(window._find("count-orders"))
+    assert window.editor.text.toPlainText() == edited
+    assert window.editor.status.text() == "Your unsaved changes to count-orders are back: Save keeps them."
+    assert hub.workflows.get("count-orders").record.definition == VALID  # nothing written behind the user's back
+
+
+def test_a_servers_error_that_looks_like_html_is_shown_as_sent(window, arun):
+    arun(window.save("""name: hostile
+steps:
+  - {id: bad, instance: shop, action: query, params: {sql: 'select * from "<b>bold</b><img src=x>"'}}
+"""))
+    arun(window.run("hostile"), timeout=10_000)
+    row = window.run_view.steps.topLevelItem(0)
+    assert "<b>bold</b><img src=x>" in row.text(5)  # an item's text is never markup
+    tip = row.toolTip(5)
+    assert "<b>" not in tip and "&lt;b&gt;bold&lt;/b&gt;" in tip
+    assert "<b>bold</b>" in window.history.detail.toPlainText()
+
+
+def test_a_window_deleted_mid_run_cancels_the_run_and_touches_no_widget(qtbot, qloop, hub, arun, caplog,
+                                                                       silent_server):
+    hub.instances.create("redis", "silent", {"host": "127.0.0.1", "port": silent_server, "db": 0})
+    hub.workflows.save("""name: hangs
+steps:
+  - {id: wait, instance: silent, action: get, params: {key: k}, timeout: 60}
+""")
+    window = WorkflowsWindow(lambda: hub)
+    window.show()
+    arun(window.refresh(select="hangs"))
+    window.run_view.run_button.click()
+    qtbot.waitUntil(lambda: ("wait", "running…") in step_rows(window), timeout=10_000)
+    window.deleteLater()
+    qtbot.waitUntil(lambda: [r.status for r in hub.workflows.runs("hangs")] == ["cancelled"], timeout=5000)
+    settle(qtbot, qloop)
+    assert not [r for r in caplog.records if "UI task failed" in r.getMessage()]

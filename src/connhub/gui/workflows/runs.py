@@ -69,6 +69,14 @@ def plain(text: str) -> QLabel:
     return label
 
 
+def plain_tip(text: str) -> str:
+    """A tooltip of untrusted text: Qt guesses rich text in tooltips too, so it is escaped into markup that
+    draws it as written."""
+    import html
+
+    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
+
+
 def _paint(item: QTreeWidgetItem, column: int, outcome: str) -> None:
     item.setText(column, OUTCOME_WORDS.get(outcome, outcome))
     item.setForeground(column, QBrush(QColor(OUTCOME_COLOURS.get(outcome, "#6b7280"))))
@@ -139,7 +147,7 @@ class RunView(QWidget):
         if step.outcome == "ok" and step.preview:  # what it gave, as the run log keeps it (masked, capped)
             message = "→ " + " ".join(step.preview.split())
         item.setText(5, message[:200])
-        item.setToolTip(5, message[:2000])
+        item.setToolTip(5, plain_tip(message[:2000]))
 
     def show_run(self, run: WorkflowRun, name: str = "") -> None:
         """The run as it ended (cancel marks the remaining steps without telling the progress callback)."""

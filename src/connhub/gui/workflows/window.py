@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFontDatabase, QGuiApplication, QKeySequence, QShortcut, QTextCursor
 from PySide6.QtWidgets import (
@@ -43,7 +44,15 @@ from connhub.core.records import InstanceNotFound, NameTaken
 from connhub.core.workflow import WorkflowError, parse_schedule
 from connhub.gui.ops import background, dialog_result, show_error, spawn
 from connhub.gui.workflows import text as wftext
-from connhub.gui.workflows.runs import OUTCOME_COLOURS, HistoryView, InputsDialog, RunView, plain, short_when
+from connhub.gui.workflows.runs import (
+    OUTCOME_COLOURS,
+    HistoryView,
+    InputsDialog,
+    RunView,
+    plain,
+    plain_tip,
+    short_when,
+)
 
 if TYPE_CHECKING:
     from connhub.core.workflow import StepRun, WorkflowRun
@@ -231,6 +240,12 @@ class WorkflowsWindow(QWidget):
         self._run_task: asyncio.Task | None = None
         self._run: WorkflowRun | None = None
         self.last_run: WorkflowRun | None = None
+        self._drafts: dict[str, str] = {}  # unsaved edits by workflow name ("" a new one): switching loses none
+        # The window's work in flight, cancelled when it is deleted (with its main window): none then touches a
+        # widget that is gone, and a run in flight is recorded as cancelled.
+        self._tasks: set[asyncio.Future] = set()
+        tasks = self._tasks
+        self.destroyed.connect(lambda *_: [t.cancel() for t in list(tasks)])
 
         self.list = QTreeWidget()
         self.list.setObjectName("workflowList")
@@ -249,11 +264,11 @@ class WorkflowsWindow(QWidget):
         for button, tip, slot in (
                 (self.new_button, "Start a new workflow from a template", self.new),
                 (self.duplicate_button, "Save a copy of the selected workflow under a new name",
-                 lambda: spawn(self.duplicate_clicked())),
-                (self.remove_button, "Delete the selected workflow and its runs", lambda: spawn(self.remove_clicked())),
+                 lambda: self.spawn(self.duplicate_clicked())),
+                (self.remove_button, "Delete the selected workflow and its runs", lambda: self.spawn(self.remove_clicked())),
                 (self.import_button, "Save the workflow a YAML or JSON file defines",
-                 lambda: spawn(self.import_clicked())),
-                (self.export_button, "Write the selected workflow to a file", lambda: spawn(self.export_clicked()))):
+                 lambda: self.spawn(self.import_clicked())),
+                (self.export_button, "Write the selected workflow to a file", lambda: self.spawn(self.export_clicked()))):
             button.setToolTip(tip)
             button.clicked.connect(slot)
         buttons = QHBoxLayout()
@@ -274,15 +289,15 @@ class WorkflowsWindow(QWidget):
         left_layout.addLayout(buttons)
 
         self.editor = DefinitionEditor()
-        self.editor.check_button.clicked.connect(lambda: spawn(self.check()))
-        self.editor.save_button.clicked.connect(lambda: spawn(self.save()))
-        QShortcut(QKeySequence.StandardKey.Save, self.editor, lambda: spawn(self.save()))
+        self.editor.check_button.clicked.connect(lambda: self.spawn(self.check()))
+        self.editor.save_button.clicked.connect(lambda: self.spawn(self.save()))
+        QShortcut(QKeySequence.StandardKey.Save, self.editor, lambda: self.spawn(self.save()))
         self.steps = StepsView(self.editor)
         self.run_view = RunView()
-        self.run_view.run_requested.connect(lambda: spawn(self.run()))
+        self.run_view.run_requested.connect(lambda: self.spawn(self.run()))
         self.run_view.cancel_requested.connect(self.cancel)
         self.history = HistoryView()
-        self.history.rerun_requested.connect(lambda run: spawn(self.run(inputs=run.inputs, again=True)))
+        self.history.rerun_requested.connect(lambda run: self.spawn(self.run(inputs=run.inputs, again=True)))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.editor, "&Definition")
         self.tabs.addTab(self.steps, "S&teps")
@@ -298,6 +313,18 @@ class WorkflowsWindow(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(split)
         self._update_buttons()
+
+    def _error(self, title: str, text: str) -> None:
+        """One box, its text drawn as written (it may hold a file's name or a server's words)."""
+        show_error(self, title, text).setTextFormat(Qt.TextFormat.PlainText)
+
+    def spawn(self, coro) -> asyncio.Task:
+        return self._track(spawn(coro))
+
+    def _track(self, task: asyncio.Future) -> asyncio.Future:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     # --- reading -----------------------------------------------------------------------------------------
 
@@ -316,7 +343,7 @@ class WorkflowsWindow(QWidget):
         try:
             rows = await background(read)
         except Exception as exc:  # noqa: BLE001 - a store failure is worded, never a frozen or empty window
-            show_error(self, "Workflows not read", str(exc) or type(exc).__name__)
+            self._error("Workflows not read", str(exc) or type(exc).__name__)
             return
         keep = select or self.current
         self.infos = {info.name: info for info, _last in rows}
@@ -364,7 +391,7 @@ class WorkflowsWindow(QWidget):
             item.setText(0, f"⚠ {info.name}")
             for column in (0, 4):
                 item.setForeground(column, QBrush(QColor(OUTCOME_COLOURS["failed"])))
-            item.setToolTip(4, "\n".join(f"{p}: {m}" for p, m in info.problems.items()))
+            item.setToolTip(4, plain_tip("\n".join(f"{p}: {m}" for p, m in info.problems.items())))
             item.setToolTip(0, "Broken: fix the text (Definition) or restore the connection it names")
         return item
 
@@ -384,18 +411,31 @@ class WorkflowsWindow(QWidget):
         self._describe(info)
         changed = name != self.current
         document = self.editor.text.document()
-        if changed or (not document.isModified() and self.editor.text.toPlainText() != info.record.definition):
+        if changed:
+            self._stash()
+        draft = self._drafts.pop(name, None) if changed else None
+        if draft is not None:
+            self.editor.set_text(draft)
+            document.setModified(True)
+        elif changed or (not document.isModified() and self.editor.text.toPlainText() != info.record.definition):
             self.editor.set_text(info.record.definition)
         self.current = name
         if changed or not document.isModified():
             self.editor.show_errors(info.problems)
         if info.problems:
             self.editor.status.setText("This workflow is broken: it cannot run until each problem below is fixed.")
+        if draft is not None:
+            self.editor.status.setText(f"Your unsaved changes to {name} are back: Save keeps them.")
         if changed and not self.run_view.running:
             self.run_view.steps.clear()
             self.run_view.status.setText(f"{name}: press Run to run it now.")
         self._update_buttons()
-        spawn(self.load_history())
+        self.spawn(self.load_history())
+
+    def _stash(self) -> None:
+        """Keep the shown text if it has unsaved edits, to come back when its workflow is selected again."""
+        if self.editor.text.document().isModified() and self.editor.text.toPlainText().strip():
+            self._drafts[self.current or ""] = self.editor.text.toPlainText()
 
     def _describe(self, info: WorkflowInfo) -> None:
         """Under the list: what the selected workflow is for, and why it is broken (each problem at its path)."""
@@ -414,7 +454,7 @@ class WorkflowsWindow(QWidget):
     def _tab_changed(self, _index: int) -> None:
         if self.tabs.currentWidget() is self.steps:
             self.steps.refresh()
-            spawn(self.load_catalog())
+            self.spawn(self.load_catalog())
 
     async def load_catalog(self) -> None:
         """The connections and their actions for the Steps tab's pickers (read off the loop)."""
@@ -458,11 +498,14 @@ class WorkflowsWindow(QWidget):
     def new(self) -> None:
         self.list.clearSelection()
         self.list.setCurrentItem(None)
+        self._stash()
         self.current = None
         self.about.setText("")
-        self.editor.set_text(TEMPLATE)
+        draft = self._drafts.pop("", None)
+        self.editor.set_text(draft if draft is not None else TEMPLATE)
         self.editor.text.document().setModified(True)
-        self.editor.status.setText("A new workflow: name it, name its steps, then Save.")
+        self.editor.status.setText("Your unsaved new workflow is back: Save keeps it." if draft is not None else
+                                   "A new workflow: name it, name its steps, then Save.")
         self.history.show_runs([])
         self.tabs.setCurrentWidget(self.editor)
         self._update_buttons()
@@ -488,6 +531,7 @@ class WorkflowsWindow(QWidget):
         text left as typed."""
         if text is not None:
             self.editor.text.setPlainText(text)
+            self.editor.text.document().setModified(True)  # not saved yet: kept if the save is refused
         service = await self.service()
         try:
             info = await background(service.save, self.editor.text.toPlainText())
@@ -498,9 +542,12 @@ class WorkflowsWindow(QWidget):
             self.tabs.setCurrentWidget(self.editor)
             return None
         except NameTaken as exc:
-            show_error(self, "Workflow not saved", str(exc))
+            self._error("Workflow not saved", str(exc))
             return None
         self.editor.text.document().setModified(False)
+        self._drafts.pop(info.name, None)
+        if self.current is None:
+            self._drafts.pop("", None)
         self.current = info.name
         await self.refresh(select=info.name)
         self.editor.status.setText(f"Saved {info.name}.")
@@ -526,7 +573,7 @@ class WorkflowsWindow(QWidget):
     async def duplicate_as(self, name: str) -> WorkflowInfo | None:
         """Save the shown text under another name (comments and layout kept); an existing name is refused."""
         if name in self.infos:
-            show_error(self, "Not duplicated", f"A workflow named {name!r} exists already: choose another name.")
+            self._error("Not duplicated", f"A workflow named {name!r} exists already: choose another name.")
             return None
         source = self.editor.text.toPlainText()
         text = wftext.renamed(source, name)
@@ -584,6 +631,7 @@ class WorkflowsWindow(QWidget):
             except (OSError, UnicodeDecodeError):
                 text = None
             if text is not None:
+                self._stash()
                 self.list.setCurrentItem(None)
                 self.current = None
                 self.editor.set_text(text)
@@ -593,7 +641,7 @@ class WorkflowsWindow(QWidget):
             self.tabs.setCurrentWidget(self.editor)
             return None
         except OSError as exc:
-            show_error(self, "Not imported", f"{Path(path).name}: {exc.strerror or exc}")
+            self._error("Not imported", f"{Path(path).name}: {exc.strerror or exc}")
             return None
         await self.refresh(select=info.name)
         self.editor.status.setText(f"Imported {info.name} from {Path(path).name}.")
@@ -617,10 +665,10 @@ class WorkflowsWindow(QWidget):
             text = await background(service.export, name, fmt)
             await background(Path(path).write_text, text, encoding="utf-8")
         except _not_found() as exc:
-            show_error(self, "Not exported", str(exc))
+            self._error("Not exported", str(exc))
             return False
         except OSError as exc:
-            show_error(self, "Not exported", f"{Path(path).name}: {exc.strerror or exc}")
+            self._error("Not exported", f"{Path(path).name}: {exc.strerror or exc}")
             return False
         self.editor.status.setText(f"Exported {name} to {Path(path).name}.")
         return True
@@ -675,30 +723,32 @@ class WorkflowsWindow(QWidget):
         self.run_view.set_running(True)
         self._update_buttons()
         self._run = None
-        self._run_task = asyncio.ensure_future(
-            service.run(name, inputs if declared else None, trigger="manual", on_step=self._on_step))
+        task = self._run_task = self._track(asyncio.ensure_future(
+            service.run(name, inputs if declared else None, trigger="manual", on_step=self._on_step)))
+        refused = ""
         try:
-            run = await asyncio.shield(self._run_task)
+            run = await asyncio.shield(task)
         except asyncio.CancelledError:
-            if self._run_task.done() or self._run_task.cancelled():
-                run = self._run  # the cancelled run as the service left it: the rest skipped
-            else:
-                self._run_task.cancel()  # this coroutine was cancelled (the window closed): the run too
+            if not task.done():
+                task.cancel()  # this coroutine was cancelled (the window closed): the run too
                 raise
+            run = self._run  # the cancelled run as the service left it: the rest skipped
         except WorkflowError as exc:
-            self.run_view.status.setText("Not run: " + "; ".join(f"{p}: {m}" for p, m in exc.errors.items()))
-            run = None
+            refused, run = "Not run: " + "; ".join(f"{p}: {m}" for p, m in exc.errors.items()), None
         except _not_found() as exc:
-            self.run_view.status.setText(f"Not run: {exc}")
-            run = None
+            refused, run = f"Not run: {exc}", None
         finally:
-            self.run_view.set_running(False)
             self._run_task = None
-            self._update_buttons()
+        if not shiboken6.isValid(self):  # the window went while it ran
+            return run
+        self.run_view.set_running(False)
+        self._update_buttons()
+        if refused:
+            self.run_view.status.setText(refused)
+        elif run is None:
+            self.run_view.status.setText(f"{name}: cancelled before its first step.")
         if run is not None:
             self.run_view.show_run(run, name)
-        if self._run is not None and run is None:
-            self.run_view.show_run(self._run, name)
         self.last_run = run
         await self.refresh()
         await self.load_history()
@@ -707,7 +757,7 @@ class WorkflowsWindow(QWidget):
     def _on_step(self, run: WorkflowRun, step: StepRun) -> None:
         """The service's progress callback, on the loop (the GUI thread): that step's row now."""
         self._run = run
-        if self.run_view.row(step.id) is not None:
+        if shiboken6.isValid(self) and self.run_view.row(step.id) is not None:
             self.run_view.update_step(step)
 
     def cancel(self) -> None:
@@ -728,9 +778,12 @@ def show_workflows(main: QWidget) -> WorkflowsWindow:
     window = main.findChild(WorkflowsWindow)
     if window is None:
         window = WorkflowsWindow(lambda: main.hub, main)
+        monitoring = getattr(main, "monitoring", None)
+        if monitoring is not None:  # a scheduled run shows in the list and the history as it lands
+            monitoring.scheduled_runs.connect(lambda _runs: window.spawn(window.refresh()))
     window.show()
     if window.isVisible() and QGuiApplication.platformName() != "offscreen":  # offscreen cannot raise
         window.raise_()
         window.activateWindow()
-    spawn(window.refresh())
+    window.spawn(window.refresh())
     return window
