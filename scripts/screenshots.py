@@ -142,6 +142,8 @@ async def shoot(out: Path) -> None:
     window.splitter.setSizes(sizes)
     window.resize(1280, 760)
 
+    await shoot_workflows(window, hub, shop, made[1], out)
+
     from PySide6.QtWidgets import QApplication
 
     from connhub.gui.theme import apply_theme
@@ -191,6 +193,47 @@ async def shoot_webhooks(hub, window, out: Path) -> None:
     await asyncio.sleep(0.4)
     window.grab().save(str(out / "events.png"))
     view.stop()
+
+
+async def shoot_workflows(window, hub, shop, cache, out: Path) -> None:
+    """The Workflows window just after a run: three saved ones (one on a schedule, one broken), the run's rows."""
+    from connhub.gui.workflows.window import show_workflows
+
+    hub.workflows.save(f"""name: nightly-orders
+description: Count the big orders, cache the figure, read it back
+schedule: {{every: 1d}}
+steps:
+  - id: count
+    instance: {shop.name}
+    action: query
+    params: {{sql: "select count(*) as n from orders where total > 100"}}
+  - id: cache
+    instance: {cache.name}
+    action: set
+    params: {{key: "connhub:shots:big-orders", value: "${{steps.count.result.rows[0].n}}", ttl_seconds: 60}}
+  - id: check
+    instance: {cache.name}
+    action: get
+    params: {{key: "connhub:shots:big-orders"}}
+""")
+    hub.workflows.save(f"""name: tables-report
+steps:
+  - {{id: tables, instance: {shop.name}, action: list_tables}}
+""")
+    gone = hub.instances.create("redis", "Old queue", {"host": "127.0.0.1", "port": 6379, "db": 3})
+    hub.workflows.save("""name: drain-old-queue
+steps:
+  - {id: peek, instance: Old queue, action: get, params: {key: jobs}}
+""")
+    hub.instances.delete(gone.id)
+    await hub.workflows.run("tables-report", trigger="manual")
+    wf = show_workflows(window)
+    wf.resize(1240, 470)
+    await wf.refresh(select="nightly-orders")
+    await wf.run("nightly-orders")
+    await asyncio.sleep(0.3)
+    wf.grab().save(str(out / "workflows.png"))
+    wf.close()
 
 
 def main() -> int:

@@ -12,7 +12,8 @@ from PySide6.QtGui import QImage
 from tests.support.services import require_service
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ("main.png", "main-dark.png", "form.png", "failed-test.png", "type-picker.png", "actions.png", "events.png")
+SHOTS = ("main.png", "main-dark.png", "form.png", "failed-test.png", "type-picker.png", "actions.png", "events.png",
+         "workflows.png")
 
 
 def test_the_screenshot_script_draws_every_picture(tmp_path):

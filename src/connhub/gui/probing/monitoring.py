@@ -3,6 +3,9 @@ the qasync loop, updates list rows live, keeps the tray's menu current and sends
 
 The Monitor task runs only while some connection has monitoring on (it ends by itself when none has, and
 starts again when one is turned on), so a window with nothing to watch has no background task.
+
+Scheduled workflows run while the window does: a QTimer (not a forever task, so nothing stays pending between
+ticks) asks `Workflows.run_schedules()` every `SCHEDULE_TICK` seconds, one tick at a time; closing stops it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QCheckBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from connhub.core.records import InstanceRecord
@@ -76,9 +79,13 @@ class MonitoringBox(QWidget):
 
 
 class MonitoringController(QObject):
-    """Owns the Monitor for the window; `record_changed(record)` when a monitored row changed."""
+    """Owns the Monitor for the window; `record_changed(record)` when a monitored row changed. Also ticks the
+    workflow schedules (`scheduled_runs(runs)` after a tick that started or noted any)."""
 
     record_changed = Signal(object)
+    scheduled_runs = Signal(list)
+    #: Seconds between looks at the workflow schedules: half the grace a slot has (services/workflows.py GRACE).
+    SCHEDULE_TICK = 30.0
 
     def __init__(self, hub: Hub, model: InstanceListModel, tray: Tray | None = None, monitor: Monitor | None = None,
                  parent=None):
@@ -92,6 +99,10 @@ class MonitoringController(QObject):
         self.changes: list[StatusChange] = []  # the session's changes, newest last
         self.quitting = False
         self._failing: dict[str, tuple[str, str | None]] = {}  # what the tray menu lists: id -> (name, error)
+        self.schedules = QTimer(self)
+        self.schedules.setInterval(int(self.SCHEDULE_TICK * 1000))
+        self.schedules.timeout.connect(self._schedule_tick)
+        self._tick: asyncio.Task | None = None
         model.modelReset.connect(self.refresh)
         model.dataChanged.connect(self._rows_changed)
         model.rowsInserted.connect(lambda *_args: self._update_tray())
@@ -114,9 +125,38 @@ class MonitoringController(QObject):
             self._task = spawn(self.monitor.run_forever(stop_when_idle=True))
 
     def stop(self) -> None:
+        """The window closes: the monitor, the schedule timer and a scheduled run in flight end."""
         if self.running:
             self._task.cancel()
         self._task = None
+        self.schedules.stop()
+        if self._tick is not None and not self._tick.done():
+            self._tick.cancel()
+
+    def start_schedules(self, every: float | None = None) -> None:
+        """Look at the workflow schedules every `every` seconds (SCHEDULE_TICK) from now on."""
+        if every is not None:
+            self.schedules.setInterval(max(1, int(every * 1000)))
+        self.schedules.start()
+
+    def _schedule_tick(self) -> None:
+        if self._tick is None or self._tick.done():  # a long scheduled run delays the next look, never doubles it
+            self._tick = spawn(self.tick_schedules())
+
+    async def tick_schedules(self) -> list:
+        """One look: run what is due (services/workflows.py run_schedules); a failure is logged, never raised
+        into the window (the next tick tries again)."""
+        try:
+            workflows = await background(lambda: self.hub.workflows)  # built off the loop on first use
+            runs = await workflows.run_schedules()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a store or service failure must not stop the schedules
+            log.warning("workflow schedules not run this tick: %s", type(exc).__name__)
+            return []
+        if runs:
+            self.scheduled_runs.emit(runs)
+        return runs
 
     async def set_monitoring(self, instance_id: str, enabled: bool, interval_min: int) -> InstanceRecord:
         record = await background(self.hub.instances.set_monitoring, instance_id, enabled, interval_min)
@@ -198,5 +238,6 @@ def install(window) -> MonitoringController:
     controller.tray.quit_requested.connect(quit_app)
     controller.box = box
     controller.refresh()
+    controller.start_schedules()
     return controller
 

@@ -60,6 +60,10 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     for act in (w.import_action, w.export_action):
         file_menu.addAction(act)
         toolbar.addAction(act)
+    file_menu.addSeparator()  # Workflows… (gui/workflows/window.py, loaded on first use)
+    w.workflows_action = action("&Workflows…", "Ctrl+Shift+W", lambda: open_workflows(w),
+                                "Saved workflows: edit, run, their runs")
+    file_menu.addAction(w.workflows_action)
     toolbar.addSeparator()
     file_menu.addSeparator()
     w.quit_action = action("&Quit", _standard(QKeySequence.StandardKey.Quit, "Ctrl+Q"), lambda: quit_app(w),
@@ -144,6 +148,13 @@ def _count_rows(w: MainWindow) -> None:
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset, model.layoutChanged):
             signal.connect(update)
     update()
+
+
+def open_workflows(w: MainWindow):
+    """The Workflows window (one per main window), built on first use."""
+    from connhub.gui.workflows.window import show_workflows
+
+    return show_workflows(w)
 
 
 def show_context_menu(w: MainWindow, pos) -> None:
