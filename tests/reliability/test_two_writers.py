@@ -22,6 +22,7 @@ from connhub.services.hub import Hub
 from connhub.storage.repository import InstanceNotFound
 from connhub.storage.vault import KeyringVault
 from tests.gui.helpers import settle
+from tests.gui.test_instance_dialog import discard_changes
 from tests.support.services import free_port
 
 REGISTRY = Registry.discover(plugins=False)
@@ -170,4 +171,5 @@ def test_saving_an_instance_the_cli_removed_says_so(qtbot, qloop, make_window, t
         window.hub.instances.find("gone")  # not brought back
     error_box(dialog).accept()
     dialog.reject()
+    discard_changes(qtbot, dialog)  # the edit was not saved: closing asks first
     qtbot.waitUntil(task.done, timeout=5000)
