@@ -77,6 +77,8 @@ def test_every_style_reads_back_to_the_same_values_without_secrets(entry, data):
     if str(values.get(fmt.host, "")).startswith("/") and "unix" in fmt.scheme_values:
         values.update(fmt.scheme_values["unix"])  # a Unix socket has no TLS: unix:// says so
         values.pop(fmt.port, None)  # nor a port (the socket file is the address)
+    if str(values.get(fmt.host, "")).startswith("/") and fmt.socket_param:
+        values.pop(fmt.port, None)  # ?unix_socket=/path: the socket file is the address, a port means nothing
     for style in url_styles(entry.manifest):
         try:
             text = format_url(entry.manifest, entry.specs, values, style)

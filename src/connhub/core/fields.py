@@ -314,7 +314,7 @@ def _effective_schema(schema: dict[str, Any], specs: list[FieldSpec], values: di
             properties[name] = _effective_schema(variant, list(choice.fields), values, active)
             required.append(name)
         elif spec.key in active:
-            properties[name] = {k: v for k, v in spec.schema.items() if not k.startswith("x-")}
+            properties[name] = {k: v for k, v in spec.schema.items() if not k.startswith("x-") or k == "x-pattern-message"}
             if spec.required:
                 required.append(name)
     return {"type": "object", "properties": properties, "required": required}
@@ -345,8 +345,12 @@ def _message(error) -> str:
         return f"Must be at least {value} characters"
     if kind == "maxLength":
         return f"Must be at most {value} characters"
-    if kind == "pattern":
-        return "Does not have the expected format"
+    if kind == "pattern":  # a regex means nothing to a user: the manifest's own words, or an example
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        if schema.get("x-pattern-message"):
+            return str(schema["x-pattern-message"])
+        examples = schema.get("examples") or []
+        return "Does not have the expected format" + (f", e.g. {examples[0]}" if examples else "")
     if kind == "format":
         return _MESSAGES.get(value, f"Not a valid {value}")
     return error.message

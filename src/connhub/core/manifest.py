@@ -292,6 +292,9 @@ class UrlFormat(BaseModel):
         "`{\"auth.method\": \"basic\"}`.")
     base_url: str | None = Field(None, description="Field that receives the whole URL minus its `user:password@` "
                                  "(HTTP APIs); host, port and path are then not split out.")
+    socket_param: str | None = Field(None, description="Query parameter that names a Unix socket file instead of "
+                                     "host:port (MySQL's `unix_socket`); its path goes to the host field and "
+                                     "replaces a `localhost` host.")
 
 
 # --- actions --------------------------------------------------------------------------------------------
@@ -765,7 +768,10 @@ class Manifest(BaseModel):
                                         "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
                                         "shape the form; `x-hidden: true` keeps a field out of the form (OAuth "
                                         "refresh token, expiry) and `format: oauth2-token` draws the \"Sign in "
-                                        "with …\" row in place of a field (see `oauth2`).")
+                                        "with …\" row in place of a field (see `oauth2`); `x-pattern-message` "
+                                        "is what a value refused by `pattern` is told (else its first example); "
+                                        "`x-socket-paths` lists where a `host-or-socket` field's usual local "
+                                        "socket lives, the first existing one offered by the form.")
     test: HttpTest | None = Field(None, description="A declarative HTTP test, for types with no code.")
     oauth2: OAuth2Spec | None = Field(None, description="Sign in with OAuth 2.0 (authorization code + PKCE) as "
                                       "one authentication method beside the others.")

@@ -20,6 +20,9 @@ Decisions (tests/core/test_urls.py pins each one):
   hint), and for libpq's schemes a keyword/value string (`host=db port=5432 dbname=orders`). libpq's and
   JDBC's own query parameters `host`, `port`, `user`, `password` and `dbname`/`database` fill the URL's
   parts when the type does not map them otherwise (`postgresql:///mydb?host=localhost&port=5433`).
+- A type's socket parameter (MySQL's `?unix_socket=/run/mysqld/mysqld.sock`) fills the host field with the
+  socket's path; beside a host of `localhost` it wins (both MySQL and libpq read `localhost` so), beside any
+  other host it is a clash.
 """
 
 from __future__ import annotations
@@ -138,6 +141,8 @@ def _parse_parts(manifest: Manifest, specs: list[FieldSpec], scheme: str, rest: 
             and (fmt.host not in kinds or kinds[fmt.host].default is None):  # libpq: no host is the default one
         raise UrlError("the URL has no host: write it as scheme://host[:port] (or ?host=…)")
     clash = given & from_query
+    if clash == {fmt.host} and host == "localhost" and str(values[fmt.host]).startswith("/"):
+        clash = set()  # MySQL's and libpq's rule: a socket named beside `localhost` is where localhost is
     if clash:
         raise UrlError(f"the URL gives {', '.join(sorted(clash))} twice, in its address and as a query parameter: "
                        "keep one")
@@ -280,6 +285,12 @@ def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[
         if not name:
             raise UrlError("a query parameter has no name: write ?name=value")
         target = fmt.query.get(name)
+        if target is None and name == fmt.socket_param and fmt.host in kinds:
+            target = fmt.host
+            from_parts.add(target)
+            if not _decode(raw_value, f"value of query parameter {name!r}").startswith("/"):
+                raise UrlError(f"query parameter {name!r} names the socket file's absolute path, "
+                               "e.g. /run/mysqld/mysqld.sock")
         if target is None and parts and name in parts and not fmt.base_url:
             part = getattr(fmt, parts[name])
             target = part if part in kinds else None
@@ -546,8 +557,10 @@ def format_url(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any
     if socket:
         if style == "jdbc":
             raise UrlError("JDBC drivers cannot reach a Unix socket: use the host and port instead")
-        query.insert(0, ("host", host))
+        query.insert(0, (fmt.socket_param or "host", host))
         host = None
+        if fmt.socket_param:  # mysql://u@localhost/db?unix_socket=/run/…, as MySQL writes it: the file is the address
+            host, port = "localhost", None
     if style == "jdbc":
         if user is not None:
             query.insert(0, ("user", user))

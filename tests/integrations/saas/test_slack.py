@@ -116,5 +116,5 @@ def test_the_form_validates_the_token_shape(registry):
     entry = registry.get("slack")
     values = {"base_url": "https://slack.com/api", "bot_token": "hunter2"}
     assert validate_values(entry.manifest.credentials, entry.specs, values) == {
-        "bot_token": "Does not have the expected format"}
+        "bot_token": "A Slack token starts with xoxb- (bot) or another xox?- prefix"}
     assert registry.get("slack").integration().connection_info({}).display_url == "https://slack.com/api"

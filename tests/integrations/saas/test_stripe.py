@@ -97,5 +97,5 @@ def test_the_form_refuses_a_publishable_key(registry):
 
     entry = registry.get("stripe")
     errors = validate_values(entry.manifest.credentials, entry.specs, {"secret_key": "pk_test_abc"})
-    assert errors == {"secret_key": "Does not have the expected format"}
+    assert errors == {"secret_key": "A secret key (sk_test_…, sk_live_…) or restricted key (rk_…), not a publishable key (pk_…)"}
     assert entry.integration().connection_info({}).display_url == "https://api.stripe.com"

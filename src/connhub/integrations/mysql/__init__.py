@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import ssl
 from typing import Any
 
@@ -20,7 +21,7 @@ from connhub.core.errors import (
     UnknownError,
 )
 from connhub.core.integration import DriverIntegration, Values
-from connhub.core.net import classify_os_chain, handshake, resolve_host, tls_context
+from connhub.core.net import classify_os_chain, handshake, resolve_host, socket_present, tls_context
 from connhub.core.results import ProbeInfo
 from connhub.integrations.mysql.actions import MysqlActions
 
@@ -69,21 +70,8 @@ class MysqlIntegration(MysqlActions, DriverIntegration):
         return None
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
-        host, port, user = str(config["host"]), int(config["port"]), str(config["user"])  # defaults put in
-        database = str(config.get("database") or "") or None
-        mode = _ssl_mode(config.get("ssl_mode"))
-        context = _ssl_context(mode, config.get("ssl_ca"))
-
-        await resolve_host(host, port, ctx)
-        conn = _connection_class()(
-            host=host, port=port, user=user, password=_wire_password(secrets.get("password")), db=database,
-            charset="utf8mb4", connect_timeout=ctx.remaining(), ssl=context, autocommit=None,
-            program_name="connhub")
-        conn.require_tls = mode not in ("DISABLED", "PREFERRED")
+        conn, mode = await open_connection(config, secrets, ctx)
         try:
-            with handshake(ctx, lambda exc: _map_error(exc, ctx, conn, mode)):
-                async with asyncio.timeout(ctx.remaining()):  # aiomysql bounds only the TCP connect itself
-                    await conn._connect()
             with ctx.stage("probe"):
                 try:
                     async with asyncio.timeout(ctx.remaining()):
@@ -102,7 +90,45 @@ class MysqlIntegration(MysqlActions, DriverIntegration):
             details["database"] = str(current_db)
         if comment:
             details["version_comment"] = str(comment)
+        if str(config.get("host") or "").startswith("/"):
+            details["socket"] = str(config["host"])  # which way it connected: the socket, not TCP
         return ProbeInfo(server_version=_product_version(str(version), str(comment or "")), details=details)
+
+
+async def open_connection(config: Values, secrets: Values, ctx: TestContext) -> tuple[Any, str]:
+    """One connection, opened the same way for the test and every action: TCP, or the Unix socket file `host`
+    names when it starts with / (MySQL's --socket); TLS as chosen (never over a socket, which does not leave
+    the machine); the Advanced group's character set, connect timeout and init command. Returns it with the TLS
+    mode, which error messages need."""
+    host = str(config.get("host") or "localhost")
+    port = int(config.get("port") or 3306)
+    socket_path = host if host.startswith("/") else None
+    mode = _ssl_mode(config.get("ssl_mode"))
+    if socket_path:
+        mode = "DISABLED"  # MySQL counts a socket as secure transport: it does not leave the machine
+    context = _ssl_context(mode, config.get("ssl_ca"))
+    if socket_path:
+        await socket_present(os.path.dirname(socket_path) or "/", os.path.basename(socket_path), ctx)
+    else:
+        await resolve_host(host, port, ctx)
+    timeout = ctx.remaining()
+    if config.get("connect_timeout"):
+        timeout = min(timeout, float(config["connect_timeout"]))
+    conn = _connection_class()(
+        host="localhost" if socket_path else host, port=port, unix_socket=socket_path,
+        user=str(config.get("user") or "root"), password=_wire_password(secrets.get("password")),
+        db=str(config.get("database") or "") or None, charset=str(config.get("charset") or "utf8mb4"),
+        init_command=str(config.get("init_command") or "") or None, connect_timeout=timeout, ssl=context,
+        autocommit=None, program_name="connhub")
+    conn.require_tls = mode not in ("DISABLED", "PREFERRED")
+    try:
+        with handshake(ctx, lambda exc: _map_error(exc, ctx, conn, mode)):
+            async with asyncio.timeout(ctx.remaining()):  # aiomysql bounds only the TCP connect itself
+                await conn._connect()
+    except BaseException:
+        conn.close()  # at once, also when cancelled
+        raise
+    return conn, mode
 
 
 @functools.cache

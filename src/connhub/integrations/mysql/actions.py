@@ -14,7 +14,6 @@ from typing import Any
 from connhub.core.context import ActionContext
 from connhub.core.errors import ConfigError, ConnectionTestError, NotFound, PermissionDenied
 from connhub.core.integration import Values
-from connhub.core.net import resolve_host
 from connhub.core.rows import jsonable
 
 #: Rows read from the socket per round of `fetchmany` while reading a query's answer.
@@ -121,28 +120,10 @@ def _args(params: Values) -> tuple | None:
 
 
 async def _connect(config: Values, secrets: Values, ctx: ActionContext) -> tuple[Any, str]:
-    """The connection test's connect, step for step (its connection class, TLS and error mapping reused)."""
-    from connhub.core.net import handshake
-    from connhub.integrations.mysql import _connection_class, _map_error, _ssl_context, _ssl_mode, _wire_password
+    """The connection test's connect, step for step (socket or TCP, TLS, Advanced options, error mapping)."""
+    from connhub.integrations.mysql import open_connection
 
-    host = str(config.get("host") or "localhost")
-    port = int(config.get("port") or 3306)
-    mode = _ssl_mode(config.get("ssl_mode"))
-    context = _ssl_context(mode, config.get("ssl_ca"))
-    await resolve_host(host, port, ctx)
-    conn = _connection_class()(
-        host=host, port=port, user=str(config.get("user") or "root"), password=_wire_password(secrets.get("password")),
-        db=str(config.get("database") or "") or None, charset="utf8mb4", connect_timeout=ctx.remaining(),
-        ssl=context, autocommit=None, program_name="connhub")
-    conn.require_tls = mode not in ("DISABLED", "PREFERRED")
-    try:
-        with handshake(ctx, lambda exc: _map_error(exc, ctx, conn, mode)):
-            async with asyncio.timeout(ctx.remaining()):
-                await conn._connect()
-    except BaseException:
-        conn.close()
-        raise
-    return conn, mode
+    return await open_connection(config, secrets, ctx)
 
 
 async def _goodbye(conn: Any, ctx: ActionContext) -> None:
