@@ -169,7 +169,7 @@ def test_enum_message():
 @pytest.mark.parametrize("host", ["https://db.example.com", "db.example.com:5432", "db example", "-db"])
 def test_hostname_format(host):
     assert check(POSTGRES, {**PG_OK, "host": host}) == {
-        "host": "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"}
+        "host": "Enter a host name, an IP address, or the path of a local Unix socket (starting with /)"}
 
 
 @pytest.mark.parametrize("host", ["/var/run/postgresql", "/tmp", "localhost", "::1"])

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from connhub.core.fields import field_specs
 from connhub.gui.editor.form import SAVED_SECRET_PLACEHOLDER, CredentialForm
 from connhub.gui.editor.widgets import FilePathEdit, PasswordEdit
+from connhub.plugins.registry import Registry
 
 SYNTHETIC = {
     "type": "object",
@@ -59,7 +60,7 @@ def synthetic(make_form):
 
 def type_into(qtbot, widget: QWidget, text: str, finish: bool = True) -> None:
     """Replace the text of a line edit the way a user does: select all, type, press Return."""
-    edit = widget.line_edit if isinstance(widget, FilePathEdit) else widget
+    edit = getattr(widget, "line_edit", widget)  # a file path's or a host-or-socket's text box
     edit.selectAll()
     if text:
         qtbot.keyClicks(edit, text)
@@ -210,7 +211,7 @@ def test_unknown_stored_enum_value_is_kept_and_reported(make_form):
 def test_changed_fires_when_the_user_edits(make_form, qtbot):
     form = make_form("redis")
     with qtbot.waitSignal(form.changed, timeout=1000):
-        qtbot.keyClicks(form.field_widget("host"), "x")
+        qtbot.keyClicks(form.field_widget("host").line_edit, "x")
     with qtbot.waitSignal(form.changed, timeout=1000):
         form.field_widget("tls").click()
     with qtbot.assertNotEmitted(form.changed):
@@ -377,8 +378,8 @@ def test_typing_does_not_nag_before_editing_finishes(make_form, qtbot):
 @pytest.mark.parametrize("key, text, message", [
     ("port", "abc", "Enter a whole number"),
     ("database", "", "Required"),
-    ("host", "http://db:5432", "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"),
-    ("host", "bad host", "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"),
+    ("host", "http://db:5432", "Enter a host name, an IP address, or the path of a local Unix socket (starting with /)"),
+    ("host", "bad host", "Enter a host name, an IP address, or the path of a local Unix socket (starting with /)"),
 ])
 def test_inline_messages_appear_under_the_field_and_clear_when_fixed(make_form, qtbot, key, text, message):
     form = make_form("postgres")
@@ -458,7 +459,7 @@ def test_labels_have_buddies_and_editors_have_accessible_names(make_form, builti
         if spec.kind is FieldKind.BOOLEAN:
             assert label is None and editor.text() == spec.title
             continue
-        focus = editor.line_edit if isinstance(editor, FilePathEdit) else editor
+        focus = getattr(editor, "line_edit", editor)  # a file path's, a host-or-socket's text box
         assert label.buddy() is focus, spec.key
         assert label.text() == (f"{spec.title} *" if spec.required else spec.title)
 
@@ -545,3 +546,38 @@ def test_messages_stay_readable_on_a_dark_theme(make_form):
     help_color = form.field_widget("host").parentWidget().findChild(QLabel, "help").palette().color(
         QPalette.ColorRole.WindowText)
     assert 0x20 < help_color.lightness() < 0xe8
+
+
+SOCKET_TYPES = [e.type for e in Registry.discover(plugins=False).entries() if e.manifest is not None
+                and e.manifest.credentials.get("properties", {}).get("host", {}).get("format") == "host-or-socket"]
+
+
+@pytest.mark.parametrize("type_name", SOCKET_TYPES)
+def test_a_host_may_be_a_unix_socket_chosen_beside_it(make_form, qtbot, type_name):
+    """"TCP host" or "Unix socket": the socket proposes the type's usual path that exists here, Browse… shows
+    only for it, and going back restores the host typed before."""
+    form = make_form(type_name)
+    editor = form.field_widget("host")
+    usual = editor.usual_socket()
+    type_into(qtbot, editor.line_edit, "db.internal")
+    assert editor.mode.currentText() == "TCP host" and not editor.browse_button.isVisibleTo(form)
+    editor.mode.activated.emit(editor.SOCKET)
+    assert editor.mode.currentText() == "Unix socket" and editor.browse_button.isVisibleTo(form)
+    assert form.values().get("host") == (usual or None)
+    if usual:
+        assert not form.validate().get("host"), "a socket path is a valid host"
+    editor.mode.activated.emit(editor.TCP)
+    assert form.values()["host"] == "db.internal"
+    form.set_values({"host": "/srv/sock/here.sock"})
+    assert editor.mode.currentText() == "Unix socket", "a saved socket opens in socket mode"
+
+
+def test_the_usual_socket_of_the_machines_servers_is_proposed(make_form):
+    """This machine's PostgreSQL (a folder, libpq's rule) and MariaDB (the socket file) are where the
+    manifests say Debian puts them."""
+    import os
+
+    for type_name, path in (("postgres", "/var/run/postgresql"), ("mysql", "/run/mysqld/mysqld.sock")):
+        if not os.path.exists(path):
+            continue
+        assert make_form(type_name).field_widget("host").usual_socket() == path

@@ -62,6 +62,7 @@ def open_new(qtbot, qloop, window: MainWindow, type_name: str) -> tuple[asyncio.
 
 
 def set_text(qtbot, edit, text: str) -> None:
+    edit = getattr(edit, "line_edit", edit)  # a host-or-socket's text box
     edit.setFocus()
     edit.selectAll()
     qtbot.keyClick(edit, Qt.Key.Key_Backspace)

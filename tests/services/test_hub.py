@@ -92,7 +92,7 @@ def test_invalid_values_are_refused_field_by_field(make_hub):
     assert caught.value.errors == {"base_url": "Required", "auth.token": "Required"}
     with pytest.raises(InvalidValues) as caught:
         hub.instances.create("postgres", "db", {"host": "http://db", "port": 5432, "database": "x", "user": "u"})
-    assert caught.value.errors == {"host": "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)"}
+    assert caught.value.errors == {"host": "Enter a host name, an IP address, or the path of a local Unix socket (starting with /)"}
     with pytest.raises(InvalidValues) as caught:
         hub.instances.create("redis", "   ", {"host": "h", "port": 1})
     assert caught.value.errors == {"name": "Give the instance a name"}

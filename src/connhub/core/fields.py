@@ -219,7 +219,7 @@ def _format_checker():
 
 _MESSAGES = {
     "hostname": "Enter a host name or IP address (no scheme, no port)",
-    "host-or-socket": "Enter a host name, an IP address, or the folder of a Unix socket (starting with /)",
+    "host-or-socket": "Enter a host name, an IP address, or the path of a local Unix socket (starting with /)",
     "uri": "Enter a full URL starting with http:// or https://",
 }
 

@@ -771,7 +771,8 @@ class Manifest(BaseModel):
                                         "with …\" row in place of a field (see `oauth2`); `x-pattern-message` "
                                         "is what a value refused by `pattern` is told (else its first example); "
                                         "`x-socket-paths` lists where a `host-or-socket` field's usual local "
-                                        "socket lives, the first existing one offered by the form.")
+                                        "socket lives, the first existing one offered by the form (`x-socket-folder: "
+                                        "true` when the socket is named by its folder, as libpq's).")
     test: HttpTest | None = Field(None, description="A declarative HTTP test, for types with no code.")
     oauth2: OAuth2Spec | None = Field(None, description="Sign in with OAuth 2.0 (authorization code + PKCE) as "
                                       "one authentication method beside the others.")

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QCheckBox, QLineEdit, QPlainTextEdit, QSizePolicy,
 
 from connhub.core.fields import FieldKind, FieldSpec
 from connhub.core.references import is_reference
-from connhub.gui.editor.widgets import ComboBox, FilePathEdit, PasswordEdit
+from connhub.gui.editor.widgets import ComboBox, FilePathEdit, HostOrSocketEdit, PasswordEdit
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -43,6 +43,8 @@ def editor_for(spec: FieldSpec) -> FieldEditor:
     """The editor of the field's kind; a type's "Sign in with …" row (format oauth2-token) has its own."""
     if spec.schema.get("format") == "oauth2-token":
         return OAUTH
+    if spec.schema.get("format") == "host-or-socket" and spec.kind is FieldKind.TEXT:
+        return HOST_OR_SOCKET
     return EDITORS[spec.kind]
 
 
@@ -259,3 +261,19 @@ class OAuthEditor(FieldEditor):
 
 
 OAUTH = OAuthEditor()
+
+
+class HostOrSocketEditor(FieldEditor):
+    """A host that may be a local Unix socket instead (format host-or-socket): "TCP host" or "Unix socket"
+    beside the text, the type's usual socket paths (`x-socket-paths`) proposed, Browse… for the socket."""
+
+    def build(self, spec: FieldSpec, parent: QWidget, form: QObject) -> Built:
+        edit = HostOrSocketEdit(parent, candidates=tuple(str(p) for p in spec.schema.get("x-socket-paths") or ()),
+                                folder=bool(spec.schema.get("x-socket-folder")))
+        if spec.placeholder and not spec.placeholder.startswith("/"):
+            edit.setPlaceholderText(spec.placeholder)
+        return edit, edit.line_edit, [edit.line_edit, edit.mode, edit.browse_button]
+
+
+HOST_OR_SOCKET = HostOrSocketEditor()
+HOST_OR_SOCKET.kind = FieldKind.TEXT

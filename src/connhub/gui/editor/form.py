@@ -35,7 +35,7 @@ from connhub.core.fields import (
     validate_values,
 )
 from connhub.gui.editor.field_editors import editor_for
-from connhub.gui.editor.widgets import FilePathEdit
+from connhub.gui.editor.widgets import FilePathEdit, HostOrSocketEdit
 
 SAVED_SECRET_PLACEHOLDER = "Saved — type to replace"
 
@@ -450,7 +450,7 @@ class CredentialForm(QWidget):
         self._read_only = read_only
         for row in self._ordered:
             editor = row.editor
-            if isinstance(editor, (QLineEdit, QPlainTextEdit, FilePathEdit)):
+            if isinstance(editor, (QLineEdit, QPlainTextEdit, FilePathEdit, HostOrSocketEdit)):
                 editor.setReadOnly(read_only)
             elif isinstance(editor, (QComboBox, QCheckBox)):
                 editor.setEnabled(not read_only)

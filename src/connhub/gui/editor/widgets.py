@@ -1,10 +1,12 @@
 """Small reusable editors for the credential form: a password box with a reveal toggle, a file path with
-Browse…, and a combo box that ignores the mouse wheel unless it has focus (so scrolling a long form never
+Browse…, a host that may be a Unix socket instead, and a combo box that ignores the mouse wheel unless it has focus (so scrolling a long form never
 changes a value by accident)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
+import os
+
+from PySide6.QtCore import QDir, QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QColor,
@@ -155,6 +157,108 @@ class FilePathEdit(QWidget):
         path, _ = QFileDialog.getOpenFileName(self, f"Choose {self._title}", self.text().strip(), self._filter)
         if path:
             self.setText(path)
+            self.editingFinished.emit()
+
+
+class HostOrSocketEdit(QWidget):
+    """A host, or a local server's Unix socket: "TCP host" / "Unix socket" chosen beside the text.
+
+    The value is one text, as the driver reads it (a socket is a path starting with /). Choosing the socket
+    proposes the first of the type's usual socket paths that exists here; going back to TCP restores the host
+    typed before. Browse… (socket only) picks the socket's folder or file, system files shown."""
+
+    textChanged = Signal(str)
+    editingFinished = Signal()
+    TCP, SOCKET = 0, 1
+
+    def __init__(self, parent: QWidget | None = None, candidates: tuple[str, ...] = (), folder: bool = False):
+        super().__init__(parent)
+        self._candidates, self._folder = candidates, folder
+        self._hosts = {self.TCP: "", self.SOCKET: ""}  # what each mode held, restored when it is chosen again
+        self._tcp_placeholder = ""
+        self.mode = ComboBox(self)
+        self.mode.addItem("TCP host")
+        self.mode.addItem("Unix socket")
+        self.mode.setAccessibleName("Connect by")
+        self.mode.setToolTip("A server on the network (host name or IP), or a local server's Unix socket")
+        self.mode.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.line_edit = QLineEdit(self)
+        self.line_edit.setClearButtonEnabled(True)
+        self.browse_button = QPushButton("Browse…", self)
+        self.browse_button.setAccessibleName("Browse for the socket")
+        self.browse_button.setToolTip("Choose the socket's " + ("folder" if folder else "file"))
+        self.browse_button.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.line_edit, 1)
+        layout.addWidget(self.mode)  # after the text, in tab order too: the label's buddy is the text
+        layout.addWidget(self.browse_button)
+        self.setFocusProxy(self.line_edit)
+        self.line_edit.textChanged.connect(self.textChanged)
+        self.line_edit.editingFinished.connect(self.editingFinished)
+        self.mode.activated.connect(self._mode_chosen)  # the user's choice, not a setText
+        self.browse_button.clicked.connect(self.browse)
+        self._show_mode(self.TCP)
+
+    def usual_socket(self) -> str:
+        """The first usual socket path that exists on this machine ("" if none does)."""
+        return next((path for path in self._candidates if os.path.exists(path)), "")
+
+    def _show_mode(self, mode: int) -> None:
+        self._mode = mode
+        self.mode.setCurrentIndex(mode)
+        self.browse_button.setVisible(mode == self.SOCKET)
+        socket_hint = self._candidates[0] if self._candidates else "/path/to/socket"
+        self.line_edit.setPlaceholderText(socket_hint if mode == self.SOCKET else self._tcp_placeholder)
+
+    def _mode_chosen(self, mode: int) -> None:
+        current = self._mode
+        if mode == current:
+            self._show_mode(mode)
+            return
+        self._hosts[current] = self.text()
+        proposed = self._hosts[mode] or (self.usual_socket() if mode == self.SOCKET else "localhost")
+        self._show_mode(mode)
+        self.line_edit.setText(proposed)
+        self.editingFinished.emit()
+
+    def text(self) -> str:
+        return self.line_edit.text()
+
+    def selectAll(self) -> None:  # noqa: N802
+        self.line_edit.selectAll()
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt naming, a drop-in for QLineEdit
+        self._show_mode(self.SOCKET if text.strip().startswith("/") else self.TCP)
+        self.line_edit.setText(text)
+
+    def setPlaceholderText(self, text: str) -> None:  # noqa: N802
+        self._tcp_placeholder = text
+        self._show_mode(self.mode.currentIndex())
+
+    def placeholderText(self) -> str:  # noqa: N802
+        return self.line_edit.placeholderText()
+
+    def setReadOnly(self, read_only: bool) -> None:  # noqa: N802
+        self.line_edit.setReadOnly(read_only)
+        self.mode.setEnabled(not read_only)
+        self.browse_button.setEnabled(not read_only)
+
+    def isReadOnly(self) -> bool:  # noqa: N802
+        return self.line_edit.isReadOnly()
+
+    def browse(self) -> None:
+        start = self.text().strip() or self.usual_socket()
+        dialog = QFileDialog(self, "Choose the socket's " + ("folder" if self._folder else "file"),
+                             os.path.dirname(start) if start and not self._folder else start)
+        if self._folder:
+            dialog.setFileMode(QFileDialog.FileMode.Directory)
+            dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
+        else:
+            dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+            dialog.setFilter(QDir.Filter.AllEntries | QDir.Filter.System | QDir.Filter.NoDotAndDotDot)  # sockets
+        if dialog.exec() and dialog.selectedFiles():
+            self.setText(dialog.selectedFiles()[0])
             self.editingFinished.emit()
 
 
