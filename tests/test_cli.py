@@ -791,16 +791,20 @@ def test_show_url_prints_each_style_without_the_password(cli, tmp_path, memory_k
                                      "&sslmode=require"})
     assert added.returncode == 0, added.stderr
     shown = {style: cli(data_dir, "show", "orders", "--url", "--format", style).stdout.strip()
-             for style in ("url", "libpq", "jdbc", "sqlalchemy")}
+             for style in ("url", "libpq", "jdbc", "sqlalchemy", "command")}
     assert shown == {
         "url": "postgres://app@db.example.com:6432/orders?sslmode=require",
         "libpq": "host=db.example.com port=6432 dbname=orders user=app sslmode=require",
         "jdbc": "jdbc:postgresql://db.example.com:6432/orders?user=app&sslmode=require",
         "sqlalchemy": "postgresql+psycopg://app@db.example.com:6432/orders?sslmode=require",
+        "command": "psql 'host=db.example.com port=6432 dbname=orders user=app sslmode=require'  # password: "
+                   "$PGPASSWORD",
     }
     assert cli(data_dir, "add", "redis", "cache", "--set", "host=cache").returncode == 0
     refused = cli(data_dir, "show", "cache", "--url", "--format", "libpq")
     assert refused.returncode == 2 and "has no libpq form; it has: url" in refused.stderr
+    assert cli(data_dir, "show", "cache", "--url", "--format", "command").stdout.strip() == \
+        "redis-cli -h cache -p 6379 -n 0  # password: $REDISCLI_AUTH"
 
 
 def test_version_through_the_entry_point_imports_no_asyncio():

@@ -71,6 +71,7 @@ def click(qtbot, widget) -> None:
 
 def set_text(qtbot, edit, text: str) -> None:
     """Select all and type over it, as a person would."""
+    edit = getattr(edit, "line_edit", edit)  # a file path's or a host-or-socket's text box
     edit.setFocus()
     edit.selectAll()
     qtbot.keyClick(edit, Qt.Key.Key_Backspace)

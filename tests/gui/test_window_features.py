@@ -122,6 +122,31 @@ def test_context_menu_sets_the_environment_and_offers_every_action(qtbot, qloop,
     menu.close()
 
 
+def test_copy_as_puts_each_form_on_the_clipboard_without_the_password(qtbot, window):
+    """Copy as… offers what the type's registry entry can write (its URL styles, then its client's command
+    line); each entry copies that form, the password never, and the command names where psql reads it."""
+    from PySide6.QtWidgets import QApplication
+
+    canary = "Canary-Copy-5e2f"
+    window.hub.instances.create("postgres", "Billing", {"host": "db.prod.example", "port": 5432,
+                                                        "database": "orders", "user": "app", "password": canary})
+    window.reload()
+    click_row(qtbot, window, "Billing")
+    menu = window.context_menu()
+    copy_as = menu.findChild(type(menu), "copyAsMenu")
+    assert [a.data() for a in copy_as.actions()] == window.hub.types.connection_forms("postgres")
+    copied = {}
+    for act in copy_as.actions():
+        act.trigger()
+        copied[act.data()] = QApplication.clipboard().text()
+        assert "Copied Billing as" in window.statusBar().currentMessage()
+    assert copied["url"] == "postgres://app@db.prod.example:5432/orders"
+    assert copied["jdbc"] == "jdbc:postgresql://db.prod.example:5432/orders?user=app"
+    assert copied["command"] == "psql 'host=db.prod.example port=5432 dbname=orders user=app'  # password: $PGPASSWORD"
+    assert not any(canary in text for text in copied.values())
+    menu.close()
+
+
 def test_rows_draw_the_environment_stripe(qtbot, window):
     """The production row has a red stripe at its left edge; a row without an environment has none."""
     window.hub.instances.create("redis", "Plain", {"host": "plain.example", "port": 6379})
@@ -318,7 +343,7 @@ def test_keyboard_only_create_test_and_save(qtbot, qloop, make_window):
     for _ in range(3):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         focused.append(QApplication.focusWidget())
-    assert dialog.form.field_widget("host") in focused
+    assert dialog.form.field_widget("host").line_edit in focused
     set_text(qtbot, dialog.form.field_widget("host"), REDIS[0])
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: "Connected" in dialog.test_panel.headline.text(), timeout=10_000)

@@ -43,7 +43,7 @@ def open_editor(qtbot, qloop, window, name: str):
 
 
 def set_host(qtbot, dialog, host: str) -> None:
-    edit = dialog.form.field_widget("host")
+    edit = dialog.form.field_widget("host").line_edit  # the text box beside "TCP host / Unix socket"
     edit.setFocus()
     edit.selectAll()
     qtbot.keyClicks(edit, host)

@@ -22,8 +22,9 @@ def add_parsers(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.add_argument("--url", action="store_true", help="print the connection as a string to paste elsewhere, "
                    "without its secrets")
-    p.add_argument("--format", default="url", choices=("url", "libpq", "jdbc", "sqlalchemy"),
-                   help="with --url: the type's own URL (default), libpq keywords, JDBC or SQLAlchemy")
+    p.add_argument("--format", default="url", choices=("url", "libpq", "jdbc", "sqlalchemy", "command"),
+                   help="with --url: the type's own URL (default), libpq keywords, JDBC, SQLAlchemy, or the "
+                        "service's own client's command line (psql, mysql, redis-cli; no password in it)")
 
     p = sub.add_parser("add", help="save a new instance")
     p.add_argument("type")
@@ -105,11 +106,11 @@ def _print_list(records, args) -> int:
 def cmd_show(hub, args) -> int:
     record = hub.instances.find(args.name)
     if args.url:
-        from connhub.core.urls import UrlError, format_url
+        from connhub.core.urls import UrlError, format_connection
 
         entry = hub.types.entry(record.type)
         try:
-            print(safe(format_url(entry.manifest, entry.specs, record.config, args.format)))
+            print(safe(format_connection(entry.manifest, entry.specs, record.config, args.format)))
         except UrlError as exc:
             raise UsageError(str(exc)) from None
         return EXIT_OK

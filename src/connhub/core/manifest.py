@@ -297,6 +297,24 @@ class UrlFormat(BaseModel):
                                      "replaces a `localhost` host.")
 
 
+class CommandLine(BaseModel):
+    """The service's own command-line client, as "Copy as… command line" writes it: the program, then the
+    connection as one libpq string (`argument: libpq`) or as flags, never a secret: `password_env` names the
+    environment variable the program reads the password from instead."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program: str = Field(pattern=r"^[A-Za-z0-9_.+-]{1,40}$", description="The client's name, e.g. `psql`.")
+    argument: Literal["libpq"] | None = Field(None, description="`libpq`: the connection as one keyword/value "
+                                              "argument (psql reads every libpq option so).")
+    flags: dict[str, str] = Field(default_factory=dict, description="Credential field → its flag, e.g. "
+                                  "`{\"host\": \"-h\"}`; a boolean field's flag is written alone when true.")
+    socket_flag: str | None = Field(None, description="Flag for a host that is a Unix socket path (e.g. `-S`); "
+                                    "the port is then left out.")
+    password_env: str | None = Field(None, pattern=r"^[A-Z][A-Z0-9_]{0,40}$", description="Environment "
+                                     "variable the client reads the password from, named beside the command.")
+
+
 # --- actions --------------------------------------------------------------------------------------------
 
 ACTION_EFFECTS = ("read", "write", "destructive")
@@ -764,6 +782,8 @@ class Manifest(BaseModel):
                                    "one is used for display URLs.")
     url: UrlFormat | None = Field(None, description="How those URLs map to credential fields; the defaults "
                                   "(host, port, user, password) apply when omitted.")
+    command_line: CommandLine | None = Field(None, description="The service's own client, for \"Copy as… "
+                                             "command line\" and `connhub show --url --format command`.")
     credentials: dict[str, Any] = Field(description="JSON Schema (2020-12) of the credential form. "
                                         "`writeOnly: true` marks a secret; `x-order`, `x-group`, `x-show-if` "
                                         "shape the form; `x-hidden: true` keeps a field out of the form (OAuth "
@@ -870,6 +890,11 @@ class Manifest(BaseModel):
             for scheme in self.url.scheme_values:
                 if scheme not in self.url_schemes:
                     raise ValueError(f"url.scheme_values names scheme {scheme!r}, which is not in url_schemes")
+        if self.command_line is not None:
+            unknown = set(self.command_line.flags) - _all_field_keys(self.credentials)
+            if unknown:
+                raise ValueError(f"command_line.flags names {', '.join(sorted(unknown))}, which is not a "
+                                 "credential field")
         if self.test is not None:
             for problem in http_test_problems(self.test, self.credentials):
                 raise ValueError(problem)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote
@@ -583,6 +584,43 @@ def format_url(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any
         tail = ""
     encoded = "&".join(f"{quote(name, safe='')}={quote(str(_plain(value)), safe='/')}" for name, value in query)
     return f"{scheme}://{authority}{tail}" + (f"?{encoded}" if encoded else "")
+
+
+#: The form `format_connection` writes besides the URL styles: the service's own client (manifest `command_line`).
+COMMAND = "command"
+
+
+def connection_forms(manifest: Manifest) -> list[str]:
+    """What "Copy as…" and `connhub show --url --format` offer for this type: its URL styles, then its client's
+    command line when the manifest declares one."""
+    return url_styles(manifest) + ([COMMAND] if manifest.command_line else [])
+
+
+def format_connection(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any], form: str = "url") -> str:
+    """`format_url`, or with `form="command"` the client's command line: shell-quoted, no secret in it, the
+    variable the client reads the password from named after it as a shell comment."""
+    if form != COMMAND:
+        return format_url(manifest, specs, values, form)
+    cli = manifest.command_line
+    if cli is None:
+        raise UrlError(f"{manifest.name} has no command-line client connhub knows")
+    fmt = manifest.url or UrlFormat()
+    kinds = {spec.key: spec for spec in all_specs(specs)}
+    given = {k: v for k, v in values.items() if k in kinds and not kinds[k].secret and v not in (None, "")}
+    words = [cli.program]
+    if cli.argument == "libpq":
+        words.append(format_url(manifest, specs, values, "libpq"))
+    socket = cli.socket_flag is not None and str(given.get(fmt.host, "")).startswith("/")
+    for key, flag in cli.flags.items():
+        if key not in given or (socket and key == fmt.port):
+            continue  # a socket file is the whole address
+        value = given[key]
+        if kinds[key].kind is FieldKind.BOOLEAN:
+            words += [flag] if value else []
+        else:
+            words += [cli.socket_flag if socket and key == fmt.host else flag, str(value)]
+    text = " ".join(shlex.quote(word) for word in words)
+    return f"{text}  # password: ${cli.password_env}" if cli.password_env else text
 
 
 def _query_pairs(fmt: UrlFormat, kinds: dict[str, FieldSpec], secret: set[str],

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from connhub.core.fields import FieldSpec, active_keys, defaults, secret_keys, validate_values
 from connhub.core.records import InstanceRecord, TypeDisabled
-from connhub.core.urls import ParsedUrl, parse_url, url_field_keys
+from connhub.core.urls import ParsedUrl, connection_forms, format_connection, parse_url, url_field_keys
 from connhub.services.events import PayloadError, event_records, validate_payload
 
 if TYPE_CHECKING:
@@ -47,6 +47,16 @@ class Types:
         if entry.manifest is None:
             raise TypeDisabled(entry)
         return entry
+
+    def connection_forms(self, type_name: str) -> list[str]:
+        """What "Copy as…" offers for the type: its URL styles, then its client's command line."""
+        entry = self.registry.get(type_name)
+        return connection_forms(entry.manifest) if entry.manifest is not None else []
+
+    def connection_text(self, record: InstanceRecord, form: str) -> str:
+        """The saved connection as another tool reads it, no secret in it; UrlError when the form does not apply."""
+        entry = self.usable(record.type)
+        return format_connection(entry.manifest, entry.specs, record.config, form)
 
     def values_from_url(self, type_name: str, url: str, keep: dict[str, Any] | None = None) -> ParsedUrl:
         """Form values (defaults, then what the URL says) from a pasted connection URL; raises UrlError.

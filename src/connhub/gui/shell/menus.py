@@ -177,6 +177,7 @@ def context_menu(w: MainWindow) -> QMenu:
     for act in (w.test_action, w.test_all.selected_action, w.edit_action, w.rename_action,
                 w.duplicate_action, w.copy_summary_action):
         menu.addAction(act)
+    _copy_as_menu(w, menu)
     environments = menu.addMenu("Environment")
     environments.setObjectName("environmentMenu")
     current = {r.environment for r in w.selected_records()}
@@ -188,3 +189,35 @@ def context_menu(w: MainWindow) -> QMenu:
     menu.addSeparator()
     menu.addAction(w.delete_action)
     return menu
+
+
+#: "Copy as…" entries: a form of `Types.connection_forms` → what the menu says.
+COPY_FORMS = {"url": "Connection URL", "libpq": "libpq keywords", "jdbc": "JDBC URL",
+              "sqlalchemy": "SQLAlchemy URL", "command": "Command line"}
+
+
+def _copy_as_menu(w: MainWindow, menu: QMenu) -> None:
+    """The selected connection in each form other tools read (no secret in any), for one selected row."""
+    records = w.selected_records()
+    forms = w.hub.types.connection_forms(records[0].type) if len(records) == 1 else []
+    if not forms:
+        return
+    copy_as = menu.addMenu("Copy as")
+    copy_as.setObjectName("copyAsMenu")
+    for form in forms:
+        act = copy_as.addAction(COPY_FORMS.get(form, form))
+        act.setData(form)
+        act.triggered.connect(lambda _checked=False, form=form: copy_connection(w, records[0], form))
+
+
+def copy_connection(w: MainWindow, record, form: str) -> None:
+    """Put the connection on the clipboard in `form`; a form that cannot say it (JDBC to a socket) says why."""
+    from connhub.core.urls import UrlError
+
+    try:
+        text = w.hub.types.connection_text(record, form)
+    except UrlError as exc:
+        w.statusBar().showMessage(f"Cannot copy as {COPY_FORMS.get(form, form)}: {exc}", 8000)
+        return
+    QApplication.clipboard().setText(text)
+    w.statusBar().showMessage(f"Copied {record.name} as {COPY_FORMS.get(form, form)} (no password in it)", 4000)
