@@ -317,7 +317,8 @@ def test_add_from_a_url_with_set_overriding_it(cli, data_dir):
     assert from_env.returncode == 0, from_env.stderr
     orders, cache = cli.many(data_dir, ("show", "orders", "--json"), ("show", "cache", "--json"))
     assert json.loads(orders.stdout)["config"] == {
-        "host": "2001:db8::5", "port": 6543, "database": "orders", "user": "alice", "sslmode": "require"}
+        "host": "2001:db8::5", "port": 6543, "database": "orders", "user": "alice", "sslmode": "require",
+        "target_session_attrs": "any"}
     # The URL's scheme says TLS and its path db 3; --set db=4 wins; the port is the default.
     assert json.loads(cache.stdout)["config"] == {"host": "cache.example.com", "port": 6379, "db": 4, "tls": True}
 
@@ -344,7 +345,7 @@ def test_url_usage_errors_exit_2_and_never_echo_the_url(cli, data_dir, fake):
     assert unknown.returncode == 2
     assert unknown.stderr == ("connhub: --url: the URL has parameters postgres does not know: keepalives, "
                               "gssencmode (remove them; it knows application_name, connect_timeout, sslmode, "
-                              "sslrootcert)\n")
+                              "sslrootcert, target_session_attrs)\n")
     assert malformed.returncode == 2
     assert malformed.stderr == "connhub: --url: port '70000' is not a number from 1 to 65535\n"
     assert fragment.returncode == 2

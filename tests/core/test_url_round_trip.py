@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 
 from connhub.core.fields import FieldKind, all_specs, defaults
 from connhub.core.manifest import UrlFormat
-from connhub.core.urls import UrlError, format_url, parse_url, url_field_keys, url_styles
+from connhub.core.urls import (
+    UrlError,
+    format_url,
+    join_hosts,
+    parse_url,
+    split_hosts,
+    url_field_keys,
+    url_styles,
+)
 from connhub.plugins.registry import Registry
 
 REGISTRY = Registry.discover(plugins=False)
@@ -51,6 +59,9 @@ def values_of(entry):
         if key == fmt.host:
             fmt_name = entry.manifest.credentials.get("properties", {}).get(key, {}).get("format")
             parts[key] = st.one_of(hosts, st.just("/var/run/postgresql")) if fmt_name == "host-or-socket" else hosts
+        elif key == fmt.more_hosts:  # libpq's host list: a few more hosts, some with a port
+            parts[key] = st.lists(st.tuples(hosts, st.one_of(st.none(), st.integers(1, 65535))), max_size=3).map(
+                lambda more: join_hosts(more) if more else None)
         elif key == fmt.path and fmt.path_mode == "absolute":
             parts[key] = texts.map(lambda t: "/srv/" + t.replace("/", "_"))
         elif spec.secret:
@@ -77,13 +88,17 @@ def test_every_style_reads_back_to_the_same_values_without_secrets(entry, data):
     if str(values.get(fmt.host, "")).startswith("/") and "unix" in fmt.scheme_values:
         values.update(fmt.scheme_values["unix"])  # a Unix socket has no TLS: unix:// says so
         values.pop(fmt.port, None)  # nor a port (the socket file is the address)
+    if values.get(fmt.more_hosts):  # its one spelling: a port equal to Port is the same as none
+        main = values.get(fmt.port, base.get(fmt.port))
+        values[fmt.more_hosts] = join_hosts(split_hosts(values[fmt.more_hosts]), main)
     if str(values.get(fmt.host, "")).startswith("/") and fmt.socket_param:
         values.pop(fmt.port, None)  # ?unix_socket=/path: the socket file is the address, a port means nothing
     for style in url_styles(entry.manifest):
         try:
             text = format_url(entry.manifest, entry.specs, values, style)
         except UrlError as exc:
-            assert style == "jdbc" and "socket" in str(exc)
+            assert (style == "jdbc" and "socket" in str(exc)) or (style == "sqlalchemy" and "one host" in str(exc)) \
+                or "only the libpq form" in str(exc)
             continue
         assert CANARY not in text, (style, text)
         back = {**base, **parse_url(entry.manifest, entry.specs, text).values}

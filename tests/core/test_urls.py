@@ -187,8 +187,8 @@ REFUSED = [
     ("ipv6-junk-after", "redis", "redis://[::1]x:6379", "unexpected 'x:6379' after the IPv6 address: write [addr]:port"),
     ("ipv6-empty-zone", "postgres", "postgres://[fe80::1%25]/orders",
      "IPv6 address [fe80::1%25] has an empty zone id after '%'"),
-    ("several-hosts", "postgres", "postgres://db1:5432,db2:5433/orders",
-     "a URL with several hosts is not supported: give one host"),
+    ("several-hosts", "redis", "redis://db1:6379,db2:6380/0",
+     "this type connects to one host: give one (several hosts are libpq's, for PostgreSQL)"),
     ("space", "postgres", "postgres://db/my orders",
      "a URL cannot contain spaces or control characters: percent-encode a space as %20"),
     ("control-character", "postgres", "postgres://db/orders\x00",
@@ -263,9 +263,9 @@ def test_the_table_is_big_enough():
 
 def test_unknown_parameters_are_reported_once_each_in_order(registry):
     parsed = parse(registry, "postgres", "postgres://db/orders?sslmode=require&keepalives=x&gssencmode=5"
-                                         "&keepalives=y&target_session_attrs")
+                                         "&keepalives=y&targetServerType")
     assert parsed.values == {"host": "db", "database": "orders", "sslmode": "require"}
-    assert parsed.unknown_params == ["keepalives", "gssencmode", "target_session_attrs"]
+    assert parsed.unknown_params == ["keepalives", "gssencmode", "targetServerType"]
 
 
 def test_a_parameter_of_another_type_is_unknown_and_the_url_otherwise_used(registry):
@@ -292,7 +292,7 @@ def hub(registry, tmp_path) -> Hub:
 def test_hub_fills_defaults_for_what_the_url_leaves_out(hub):
     parsed = hub.types.values_from_url("postgres", "postgres://alice:pw@db/orders?sslmode=require")
     assert parsed.values == {"host": "db", "port": 5432, "database": "orders", "user": "alice", "password": "pw",
-                             "sslmode": "require"}
+                             "sslmode": "require", "target_session_attrs": "any"}
     assert parsed.userinfo is True and parsed.unknown_params == []
     assert hub.types.values_from_url("redis", "rediss://cache").values == {"host": "cache", "port": 6379, "db": 0,
                                                                      "tls": True}
@@ -326,7 +326,8 @@ def test_hub_keeps_a_chosen_auth_method_when_the_url_has_no_userinfo(hub):
 
 def test_url_field_keys_and_example_urls(registry):
     assert url_field_keys(registry.get("postgres").manifest) == (
-        {"host", "port", "database", "sslmode", "sslrootcert", "connect_timeout", "application_name"},
+        {"host", "port", "database", "sslmode", "sslrootcert", "connect_timeout", "application_name", "more_hosts",
+         "target_session_attrs"},
         {"user", "password"})
     assert url_field_keys(registry.get("http").manifest) == (
         {"base_url"}, {"auth.username", "auth.password", "auth.method"})
@@ -381,7 +382,7 @@ def test_postgres_round_trip(registry, hub, host, port, user, database, password
     url = (f"postgresql://{quote(user, safe='')}:{quote(password, safe='')}@{netloc}:{port}/"
            f"{quote(database, safe='')}?sslmode={sslmode}")
     parsed = hub.types.values_from_url("postgres", url)
-    assert parsed.values == values
+    assert parsed.values == {**values, "target_session_attrs": "any"}  # the default of what the URL leaves out
     secrets = secret_keys(registry.get("postgres").specs)
     config = {k: v for k, v in parsed.values.items() if k not in secrets}
     assert _display(registry, "postgres", config) == display

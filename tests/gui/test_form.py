@@ -161,7 +161,7 @@ def test_defaults_are_filled_in(make_form, synthetic):
     assert pg.field_widget("port").text() == "5432"
     assert pg.field_widget("sslmode").currentData() == "prefer"
     assert pg.values() == {"host": "localhost", "port": 5432, "database": "postgres", "user": "postgres",
-                           "sslmode": "prefer"}
+                           "sslmode": "prefer", "target_session_attrs": "any"}
     assert synthetic.field_widget("enabled").isChecked()
     assert synthetic.field_widget("mode").currentText() == "Safe"
     assert synthetic.field_widget("auth").currentText() == "Anonymous"

@@ -379,7 +379,7 @@ def test_pasting_a_url_fills_the_form_and_forgets_the_url(qtbot, qloop, make_win
     edit.set_revealed(True)  # the eye shows what was pasted; a fill masks the box again
     paste(qtbot, edit, PG_URL)  # a paste fills at once: no Enter, no button
     assert form.values() == {"host": "::1", "port": 6543, "database": "orders", "user": "alice",
-                             "password": URL_PASSWORD, "sslmode": "verify-full"}
+                             "password": URL_PASSWORD, "sslmode": "verify-full", "target_session_attrs": "any"}
     password = form.field_widget("password")
     assert password.echoMode() == QLineEdit.EchoMode.Password and password.text() == URL_PASSWORD
     assert form.is_field_visible("sslrootcert")  # shown for verify-full
@@ -396,7 +396,7 @@ def test_pasting_a_url_fills_the_form_and_forgets_the_url(qtbot, qloop, make_win
     qtbot.waitUntil(task.done, timeout=15_000)  # the first write may create the database on a busy machine
     saved = task.result()
     assert saved.config == {"host": "::1", "port": 6543, "database": "orders", "user": "alice",
-                            "sslmode": "verify-full"}
+                            "sslmode": "verify-full", "target_session_attrs": "any"}
     assert memory_keyring.secrets_of() == {f"{saved.id}:password": URL_PASSWORD}
     assert saved.summary == "postgres://alice@[::1]:6543/orders"
 
@@ -463,7 +463,8 @@ def test_unknown_url_parameters_are_named_in_a_warning(qtbot, qloop, make_window
     paste(qtbot, dialog.url_edit, "postgres://db.example.com/orders?sslmode=require&keepalives=1"
                                   "&gssencmode=disable&application_name=x")
     assert dialog.form.values() == {"host": "db.example.com", "port": 5432, "database": "orders",
-                                    "user": "postgres", "sslmode": "require", "application_name": "x"}
+                                    "user": "postgres", "sslmode": "require", "application_name": "x",
+                                    "target_session_attrs": "any"}
     assert dialog.url_message_text() == ("Filled in. PostgreSQL does not know these URL parameters, which were left "
                                          "out: keepalives, gssencmode")
     assert dialog.url_message.property("level") == "warning"

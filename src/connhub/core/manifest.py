@@ -292,6 +292,9 @@ class UrlFormat(BaseModel):
         "`{\"auth.method\": \"basic\"}`.")
     base_url: str | None = Field(None, description="Field that receives the whole URL minus its `user:password@` "
                                  "(HTTP APIs); host, port and path are then not split out.")
+    more_hosts: str | None = Field(None, description="Field for the hosts after the first of a multi-host URL "
+                                   "(libpq's `host1:5432,host2:5433`), kept as text `host2:5433, host3`; "
+                                   "without it a URL with several hosts is refused.")
     socket_param: str | None = Field(None, description="Query parameter that names a Unix socket file instead of "
                                      "host:port (MySQL's `unix_socket`); its path goes to the host field and "
                                      "replaces a `localhost` host.")
@@ -879,7 +882,7 @@ class Manifest(BaseModel):
             if not self.url_schemes:
                 raise ValueError("'url' is set but 'url_schemes' is empty: list the schemes it parses")
             fields = _all_field_keys(self.credentials)
-            for part in ("host", "port", "user", "password", "lone_user", "path", "base_url"):
+            for part in ("host", "port", "user", "password", "lone_user", "path", "base_url", "more_hosts"):
                 target = getattr(self.url, part)
                 if target is not None and target not in fields and target in self.url.model_fields_set:
                     raise ValueError(f"url.{part} names {target!r}, which is not a credential field: set it "

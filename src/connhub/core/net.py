@@ -41,16 +41,36 @@ def _is_ip(host: str) -> bool:
 async def resolve_host(host: str, port: int | None, ctx: TestContext) -> None:
     """The resolve stage: a DNS failure is reported as such before a driver wraps it in something vaguer."""
     with ctx.stage("resolve"):
-        if _is_ip(host):  # nothing to resolve; getaddrinfo would still cost a trip to the executor thread
-            return
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(ctx.remaining()):
-                await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except socket.gaierror as exc:
-            raise DnsError(f"Cannot resolve {host}: {exc.strerror or exc}") from None
-        except TimeoutError:
-            raise ConnectTimeout(f"Resolving {host} took longer than {ctx.timeout:g} s") from None
+        await _resolve(host, port, ctx)
+
+
+async def resolve_hosts(hosts: list[tuple[str, int]], ctx: TestContext) -> list[tuple[str, int]]:
+    """One resolve stage for a list of hosts tried in order (libpq's host1,host2): those that resolve, in
+    order; the first host's failure when none does (libpq too skips a name it cannot resolve)."""
+    with ctx.stage("resolve"):
+        kept, first_error = [], None
+        for host, port in hosts:
+            try:
+                await _resolve(host, port, ctx)
+                kept.append((host, port))
+            except DnsError as exc:
+                first_error = first_error or exc
+        if not kept:
+            raise DnsError(f"{first_error} (nor any of the other {len(hosts) - 1} hosts)")
+        return kept
+
+
+async def _resolve(host: str, port: int | None, ctx: TestContext) -> None:
+    if _is_ip(host):  # nothing to resolve; getaddrinfo would still cost a trip to the executor thread
+        return
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(ctx.remaining()):
+            await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise DnsError(f"Cannot resolve {host}: {exc.strerror or exc}") from None
+    except TimeoutError:
+        raise ConnectTimeout(f"Resolving {host} took longer than {ctx.timeout:g} s") from None
 
 
 async def socket_present(folder: str, name: str, ctx: TestContext) -> None:

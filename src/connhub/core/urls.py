@@ -124,6 +124,7 @@ def _parse_parts(manifest: Manifest, specs: list[FieldSpec], scheme: str, rest: 
 
     has_userinfo = userinfo is not None and _take_userinfo(fmt, userinfo, values, kinds)
     try:
+        hostport = _take_more_hosts(fmt, hostport, values, kinds)
         host, port = _split_host_port(hostport)
         if host:
             if fmt.path_mode == "absolute" and (fmt.host is None or fmt.host not in kinds):
@@ -191,7 +192,11 @@ def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> Pa
     values: dict[str, Any] = {}
     unknown: list[str] = []
     userinfo = False
+    lists: dict[str, list[str]] = {}  # libpq's host=a,b port=5432,5433
     for name, value in pairs:
+        if name in ("host", "port") and "," in value and fmt.more_hosts in kinds:
+            lists[name] = [item.strip() for item in value.split(",")]
+            value = lists[name][0]
         part = PART_PARAMS.get(name) if name not in fmt.query else None
         target = getattr(fmt, part) if part else fmt.query.get(name)
         if target is None or target not in kinds:
@@ -204,7 +209,27 @@ def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> Pa
             continue
         values[target] = _typed(kinds[target], value, f"keyword {name!r}")
         userinfo |= part in ("user", "password")
+    if lists:
+        _keyword_host_lists(fmt, lists, values)
     return ParsedUrl(values, unknown, userinfo, form="keywords")
+
+
+def _keyword_host_lists(fmt: UrlFormat, lists: dict[str, list[str]], values: dict[str, Any]) -> None:
+    """host=a,b,c with port=p (for all) or port=p1,p2,p3 (one each), as libpq reads them."""
+    hosts = lists.get("host") or [str(values.get(fmt.host) or "")]
+    ports = lists.get("port") or [str(values.get(fmt.port) or "")]
+    if len(ports) not in (1, len(hosts)):
+        raise UrlError(f"keyword 'port' lists {len(ports)} ports for {len(hosts)} hosts: give one, or one per host")
+    ports = ports * len(hosts) if len(ports) == 1 else ports
+    pairs = []
+    for host, port in zip(hosts, ports, strict=True):
+        if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            raise UrlError(f"port {port!r} is not a number from 1 to 65535")
+        pairs.append((host, int(port) if port else None))
+    values[fmt.host], first_port = pairs[0]
+    if first_port is not None:
+        values[fmt.port] = first_port
+    values[fmt.more_hosts] = join_hosts(pairs[1:], first_port)
 
 
 def _quoted(text: str, pos: int) -> tuple[str, int]:
@@ -351,9 +376,37 @@ def _authority_end(rest: str) -> int:
     return len(rest) if slash < 0 else slash
 
 
+def _take_more_hosts(fmt: UrlFormat, hostport: str, values: dict[str, Any], kinds: dict[str, FieldSpec]) -> str:
+    """libpq's `host1:5432,host2:5433`: the hosts after the first go to the type's `more_hosts` field, as
+    text; the first is returned, to be read as the URL's one host."""
+    if "," not in hostport or fmt.more_hosts is None or fmt.more_hosts not in kinds:
+        return hostport
+    first, *rest = hostport.split(",")
+    main_port = _split_host_port(first)[1] or (kinds[fmt.port].default if fmt.port in kinds else None)
+    values[fmt.more_hosts] = join_hosts([_split_host_port(item) for item in rest], main_port)
+    return first
+
+
+def split_hosts(text: str) -> list[tuple[str, int | None]]:
+    """`host2:5433, [::1], host3` (a `more_hosts` field) → [(host, port or None)]; UrlError names a bad one."""
+    return [_split_host_port(item.strip()) for item in text.split(",") if item.strip()]
+
+
+def join_hosts(hosts: list[tuple[str, int | None]], main_port: int | None = None) -> str:
+    """The `more_hosts` text of [(host, port)]: IPv6 in brackets, a port only where one was given and it is
+    not the main Port (which a host without one uses): one spelling for one list."""
+    def one(host: str, port: int | None) -> str:
+        text = f"[{host}]" if ":" in host else host
+        return f"{text}:{port}" if port is not None and port != main_port else text
+
+    if any(not host for host, _ in hosts):
+        raise UrlError("a host of the list is empty: write host1:port1,host2:port2")
+    return ", ".join(one(host, port) for host, port in hosts)
+
+
 def _split_host_port(hostport: str) -> tuple[str, int | None]:
     if "," in hostport:
-        raise UrlError("a URL with several hosts is not supported: give one host")
+        raise UrlError("this type connects to one host: give one (several hosts are libpq's, for PostgreSQL)")
     if hostport.startswith("["):
         end = hostport.find("]")
         if end < 0:
@@ -461,7 +514,7 @@ def url_field_keys(manifest: Manifest) -> tuple[set[str], set[str]]:
     if not manifest.url_schemes:
         return set(), set()
     fmt = manifest.url or UrlFormat()
-    parts = (fmt.base_url,) if fmt.base_url else (fmt.host, fmt.port, fmt.path)
+    parts = (fmt.base_url,) if fmt.base_url else (fmt.host, fmt.port, fmt.path, fmt.more_hosts)
     always = {key for key in parts if key}
     always |= {key for implied in fmt.scheme_values.values() for key in implied}
     always |= set(fmt.query.values())
@@ -545,7 +598,17 @@ def format_url(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any
     if path is not None and fmt.path_default is not None and str(path) == fmt.path_default:
         path = None
     query = _query_pairs(fmt, kinds, secret, values)
+    more = split_hosts(str(given(fmt.more_hosts) or "")) if fmt.more_hosts else []
+    if more and style != "libpq" and isinstance(host, str) and host.startswith("/"):
+        raise UrlError("a Unix socket followed by more hosts has only the libpq form (host=/run/postgresql,db2)")
+    if more and style == "sqlalchemy":
+        raise UrlError("SQLAlchemy URLs name one host: copy the URL or the libpq form for several hosts")
     if style == "libpq":
+        if more:  # libpq's lists: host=a,b port=5432,5433, a port for each host
+            main = port if port is not None else (kinds[fmt.port].default if fmt.port in kinds else None)
+            host = ",".join([str(host or "")] + [h for h, _ in more])
+            if any(p is not None and p != main for _, p in more):  # else one port, which libpq gives every host
+                port = ",".join(str(p if p is not None else main) for p in [main] + [p for _, p in more])
         parts = [("host", host), ("port", port), ("dbname", path), ("user", user)] + query
         return " ".join(f"{name}={_keyword_value(str(_plain(value)))}" for name, value in parts if value is not None)
     socket = isinstance(host, str) and host.startswith("/")
@@ -576,6 +639,8 @@ def format_url(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any
         authority += f"[{text.replace('%', '%25')}]" if ":" in text else quote(text, safe="")
     if port is not None:
         authority += f":{port}"
+    if more:
+        authority += "," + join_hosts(more).replace(" ", "")
     if fmt.path_mode == "absolute":
         tail = quote(str(path or ""), safe="/")
     elif path is not None:

@@ -49,7 +49,20 @@ DOCUMENTED = [
     ("postgresql+psycopg://app:pw@db/orders", {"host": "db", "database": "orders", "user": "app", "password": "pw"},
      [], "sqlalchemy"),
     ("postgresql+asyncpg://app@db:6432/orders?target_session_attrs=any",
-     {"host": "db", "port": 6432, "database": "orders", "user": "app"}, ["target_session_attrs"], "sqlalchemy"),
+     {"host": "db", "port": 6432, "database": "orders", "user": "app", "target_session_attrs": "any"}, [],
+     "sqlalchemy"),
+    ("postgresql://host1:123,host2:456/somedb?target_session_attrs=any&application_name=myapp",
+     {"host": "host1", "port": 123, "more_hosts": "host2:456", "database": "somedb", "target_session_attrs": "any",
+      "application_name": "myapp"}, [], "url"),
+    ("postgresql://db1,[2001:db8::1]:5433,db3/app", {"host": "db1", "more_hosts": "[2001:db8::1]:5433, db3",
+                                                    "database": "app"}, [], "url"),
+    ("host=db1,db2 port=5432,5433 dbname=app target_session_attrs=read-write",
+     {"host": "db1", "port": 5432, "more_hosts": "db2:5433", "database": "app",
+      "target_session_attrs": "read-write"}, [], "keywords"),
+    ("host=db1,db2,db3 port=6432 dbname=app", {"host": "db1", "port": 6432, "more_hosts": "db2, db3",
+                                               "database": "app"}, [], "keywords"),
+    ("jdbc:postgresql://host1:5432,host2:5433/db", {"host": "host1", "port": 5432, "more_hosts": "host2:5433",
+                                                   "database": "db"}, [], "jdbc"),
 ]
 
 
@@ -80,6 +93,9 @@ def test_a_sqlalchemy_url_keeps_its_driver_as_a_hint(registry):
     ("host=db port", "at character 9: expected keyword=value"),
     ("host=db password='never closed", "at character 18: a quoted value is not closed"),
     ("host=db host=other", "given more than once"),
+    ("host=a,b,c port=1,2", "lists 2 ports for 3 hosts"),
+    ("postgresql://db1,,db3/x", "a host of the list is empty"),
+    ("postgresql://db1,db2:99999/x", "port '99999' is not a number from 1 to 65535"),
     ("postgresql://db/x?host=other", "twice, in its address and as a query parameter"),
     ("jdbc:mysql://db/x", "not a URL"),  # another type's JDBC URL is not this type's
     ("postgresql+no-such!://db/x", "not a URL"),
@@ -151,3 +167,46 @@ def test_the_postgres_query_action_over_the_socket(registry):
     assert run.ok, run.message
     assert run.result["rows"] == [[42]] or run.result["rows"] == [{"n": 42}]
 
+
+
+def test_several_hosts_are_tried_in_order_until_one_answers(run):
+    """libpq's host list: a name that does not resolve and a closed port are passed over; the test says which
+    host answered, in one resolve stage."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    from tests.support.services import free_port
+
+    result = run("postgres", {"host": "127.0.0.1", "port": free_port(), "database": "test", "user": "postgres",
+                              "sslmode": "disable", "more_hosts": "no-such-host.invalid, 127.0.0.1:5432"})
+    assert result.ok, result
+    assert result.details["connected_to"] == "127.0.0.1:5432"
+    assert [s.name for s in result.stages] == ["resolve", "connect", "probe"]
+
+
+def test_a_target_session_no_host_can_give_is_a_config_error(run):
+    """The machine's server is a primary: asked for a standby, every host answers and none qualifies."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    result = run("postgres", {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
+                              "more_hosts": "localhost:5432", "target_session_attrs": "standby"})
+    assert not result.ok and result.error_class.value == "config", result
+    assert "none is the kind of server Target session asks for" in result.message
+
+
+def test_no_host_of_the_list_resolves(run):
+    result = run("postgres", {"host": "a.invalid", "port": 5432, "database": "test", "user": "postgres",
+                              "more_hosts": "b.invalid, c.invalid:5433"})
+    assert not result.ok and result.error_class.value == "dns" and result.failed_stage == "resolve"
+    assert "Cannot resolve a.invalid" in result.message and "nor any of the other 2 hosts" in result.message
+
+
+def test_several_hosts_are_shown_in_each_form_and_read_back(registry):
+    from connhub.core.urls import format_url
+
+    entry = registry.get("postgres")
+    values = {"host": "db1", "port": 5432, "database": "app", "user": "me", "more_hosts": "db2:5433, db3"}
+    assert format_url(entry.manifest, entry.specs, values) == "postgres://me@db1:5432,db2:5433,db3/app"
+    assert format_url(entry.manifest, entry.specs, values, "libpq") == \
+        "host=db1,db2,db3 port=5432,5433,5432 dbname=app user=me"
+    assert format_url(entry.manifest, entry.specs, values, "jdbc") == \
+        "jdbc:postgresql://db1:5432,db2:5433,db3/app?user=me"
+    with pytest.raises(UrlError, match="SQLAlchemy URLs name one host"):
+        format_url(entry.manifest, entry.specs, values, "sqlalchemy")

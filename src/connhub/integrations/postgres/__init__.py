@@ -8,8 +8,9 @@ from typing import Any
 from connhub.core.context import TestContext
 from connhub.core.errors import AuthError, ConfigError, ConnectionTestError, NotFound, PermissionDenied, TlsError
 from connhub.core.integration import DriverIntegration, Values
-from connhub.core.net import handshake, resolve_host, socket_present, tls_context
+from connhub.core.net import handshake, resolve_host, resolve_hosts, socket_present, tls_context
 from connhub.core.results import ProbeInfo
+from connhub.core.urls import UrlError, split_hosts
 from connhub.integrations.postgres.actions import PostgresActions
 
 SSLMODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
@@ -28,6 +29,9 @@ class PostgresIntegration(PostgresActions, DriverIntegration):
     def refine_error(cls, exc: BaseException, ctx: TestContext | None) -> ConnectionTestError | None:
         if isinstance(exc, ConnectionError) and "rejected SSL upgrade" in str(exc):
             return TlsError("The server does not accept TLS connections")
+        if type(exc).__name__ == "TargetServerAttributeNotMatched":  # every host answered, none of the kind
+            return ConfigError("Each host answered, but none is the kind of server Target session asks for "
+                               "(primary, standby, read-only…)")
         return None
 
     async def test_connection(self, config: Values, secrets: Values, ctx: TestContext) -> ProbeInfo:
@@ -49,6 +53,9 @@ class PostgresIntegration(PostgresActions, DriverIntegration):
             details["socket"] = str(config["host"])  # which way it connected: the socket, not TCP
         if row[2] is not None:
             details["tls"] = "yes" if row[2] else "no"
+        address = getattr(conn, "_addr", None)  # asyncpg's (host, port) of the server it kept, as given
+        if config.get("more_hosts") and isinstance(address, tuple) and len(address) >= 2:
+            details["connected_to"] = f"{address[0]}:{address[1]}"  # which of the hosts answered
         # "15.20 (Debian 15.20-0+deb12u1)" → "PostgreSQL 15.20"
         return ProbeInfo(server_version=f"PostgreSQL {str(raw).split()[0]}", details=details)
 
@@ -56,25 +63,38 @@ class PostgresIntegration(PostgresActions, DriverIntegration):
 async def connect(config: Values, secrets: Values, ctx: TestContext) -> Any:
     """One connection, opened the same way for the test and every action: TCP or the Unix socket in the
     folder `host` names (libpq's rule: a host starting with / is a socket folder), TLS as chosen, the
-    driver parameters of the Advanced group."""
+    driver parameters of the Advanced group. With More hosts, the hosts are tried in order (by asyncpg, as
+    libpq does) until one answers and is what Target session asks for."""
     import asyncpg
 
-    host = str(config.get("host") or "localhost")
     port = int(config.get("port") or 5432)
+    hosts = [(str(config.get("host") or "localhost"), port)]
+    if config.get("more_hosts"):
+        try:
+            hosts += [(host, p or port) for host, p in split_hosts(str(config["more_hosts"]))]
+        except UrlError as exc:
+            raise ConfigError(f"More hosts: {exc}") from None
     ssl_arg = _ssl_argument(config.get("sslmode") or "prefer", config.get("sslrootcert"))
-    if host.startswith("/"):
-        await socket_present(host, f".s.PGSQL.{port}", ctx)
-        ssl_arg = False  # libpq never negotiates TLS over a Unix socket
+    if hosts[0][0].startswith("/"):
+        await socket_present(hosts[0][0], f".s.PGSQL.{port}", ctx)
+        if len(hosts) == 1:
+            ssl_arg = False  # libpq never negotiates TLS over a Unix socket
+    elif len(hosts) > 1:
+        hosts = await resolve_hosts(hosts, ctx)
     else:
-        await resolve_host(host, port, ctx)
+        await resolve_host(*hosts[0], ctx)
     timeout = ctx.remaining()
     if config.get("connect_timeout"):
         timeout = min(timeout, float(config["connect_timeout"]))
     options: dict[str, Any] = {}
     if config.get("application_name"):
         options["server_settings"] = {"application_name": str(config["application_name"])}
+    if config.get("target_session_attrs") not in (None, "", "any"):
+        options["target_session_attrs"] = str(config["target_session_attrs"])
     with handshake(ctx, lambda exc: _map_error(exc, ctx)):
-        return await asyncpg.connect(host=host, port=port, user=str(config.get("user") or "postgres"),
+        return await asyncpg.connect(host=[h for h, _ in hosts] if len(hosts) > 1 else hosts[0][0],
+                                     port=[p for _, p in hosts] if len(hosts) > 1 else hosts[0][1],
+                                     user=str(config.get("user") or "postgres"),
                                      database=str(config.get("database") or "postgres"),
                                      password=secrets.get("password") or None, ssl=ssl_arg,
                                      timeout=timeout, command_timeout=ctx.remaining(), **options)
