@@ -180,7 +180,7 @@ def test_display_data_of_a_tested_record(registry, qtbot):
     index = model.index(0)
     assert index.data(Qt.ItemDataRole.DisplayRole) == "Orders"
     assert index.data(Roles.STATUS_TEXT) == "auth · 5 min ago"
-    assert index.data(Qt.ItemDataRole.ToolTipRole) == "Orders\npostgres://app@db:5432/orders\nauth · 5 min ago"
+    assert index.data(Qt.ItemDataRole.ToolTipRole) == "Orders\npostgres://app@db:5432/orders\n#prod\nauth · 5 min ago"
     assert index.data(Roles.SEARCH_TEXT) == "orders postgres postgres://app@db:5432/orders prod"
     assert not index.data(Qt.ItemDataRole.DecorationRole).isNull()
     ok = InstanceRecord(name="x", type="redis", status="ok", last_test_at=when)
@@ -270,3 +270,32 @@ def test_the_filter_stays_a_sound_qt_model_as_rows_and_filters_change(registry, 
     assert proxy.rowCount() == 5 and not proxy.index(5, 0).isValid()
     proxy.setSourceModel(None)
     assert proxy.rowCount() == 0
+
+
+# --- the address line: host:port is the last thing to go ------------------------------------------------------
+
+def test_the_address_line_gives_up_tags_path_and_user_before_host_and_port(qtbot):
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from connhub.gui.instances.delegate import fit_summary
+
+    metrics = QFontMetrics(QFont())
+    summary = "postgres://reporting_user@db-primary.eu-west.example.com:6432/analytics_warehouse"
+    tags = ["billing", "critical", "nightly-exports"]
+
+    def width(text: str) -> int:
+        return metrics.horizontalAdvance(text)
+
+    full = fit_summary(summary, tags, metrics, 10_000)
+    assert full == summary + "  #billing  #critical  #nightly-exports"
+    some_tags = fit_summary(summary, tags, metrics, width(summary + "  #billing  +2") + 1)
+    assert some_tags == summary + "  #billing  +2", "tags give way first, counted"
+    assert fit_summary(summary, tags, metrics, width(summary + "  +3") + 1) == summary + "  +3"
+    hostport = "db-primary.eu-west.example.com:6432"
+    for room in (width(summary) - 1, width("postgres://reporting_user@" + hostport + "/a…"),
+                 width("postgres://" + hostport), width(hostport + "/…") + 10):
+        line = fit_summary(summary, tags, metrics, room)
+        assert hostport in line, (room, line)
+        assert width(line) <= room, (room, line)
+    assert "…" in fit_summary(summary, [], metrics, width(hostport) - 5), "only then the host itself"
+

@@ -4,7 +4,7 @@ chip (production stands out) and a status badge with its age. Names are edited i
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QPen
 from PySide6.QtWidgets import QStyledItemDelegate
 
 from connhub.gui.icons import STATUS_COLORS
@@ -93,9 +93,38 @@ class InstanceDelegate(QStyledItemDelegate):
         painter.drawText(text_rect.adjusted(0, 0, 0, -text_rect.height() // 2), Qt.AlignmentFlag.AlignBottom, name)
         painter.setFont(option.font)
         painter.setPen(muted)
-        tags = index.data(Roles.TAGS) or []
-        line = "  ".join([index.data(Roles.SUMMARY) or "", *(f"#{tag}" for tag in tags)])
-        summary = painter.fontMetrics().elidedText(line, Qt.TextElideMode.ElideMiddle, text_rect.width())
+        summary = fit_summary(index.data(Roles.SUMMARY) or "", index.data(Roles.TAGS) or [],
+                              painter.fontMetrics(), text_rect.width())
         painter.drawText(text_rect.adjusted(0, text_rect.height() // 2 + 1, 0, 0), Qt.AlignmentFlag.AlignTop,
                          summary)
         painter.restore()
+
+
+def fit_summary(summary: str, tags: list[str], metrics: QFontMetrics, width: int) -> str:
+    """The address line in `width` pixels, host:port kept whole as long as it fits at all: the part users scan
+    for. What gives way first: the tags (counted, "+2"), then the path after the host, then scheme and user
+    before it. The row's tooltip has the whole text."""
+    def fits(text: str) -> bool:
+        return metrics.horizontalAdvance(text) <= width
+
+    marks = [f"#{tag}" for tag in tags]
+    for shown in range(len(marks), -1, -1):  # as many tags as fit, the rest counted
+        hidden = len(marks) - shown
+        line = "  ".join([summary, *marks[:shown], *([f"+{hidden}"] if hidden else [])])
+        if fits(line):
+            return line
+    if fits(summary):
+        return summary
+    head, sep, rest = summary.partition("://")
+    if not sep:
+        return metrics.elidedText(summary, Qt.TextElideMode.ElideMiddle, width)
+    authority, slash, path = rest.partition("/")
+    user, at, hostport = authority.rpartition("@")
+    prefix, suffix = f"{head}://{user}{at}", f"{slash}{path}"
+    if not fits(hostport):
+        return metrics.elidedText(hostport, Qt.TextElideMode.ElideMiddle, width)
+    if fits(prefix + hostport):  # the path gives way
+        room = width - metrics.horizontalAdvance(prefix + hostport)
+        return prefix + hostport + metrics.elidedText(suffix, Qt.TextElideMode.ElideRight, room)
+    room = width - metrics.horizontalAdvance(hostport + ("/…" if suffix else ""))
+    return metrics.elidedText(prefix, Qt.TextElideMode.ElideLeft, room) + hostport + ("/…" if suffix else "")

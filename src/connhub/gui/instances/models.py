@@ -133,7 +133,8 @@ class InstanceListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DecorationRole:
             return type_icon(self.catalog, record.type)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{record.name}\n{record.summary}\n{self._status_text(record)}"
+            tags = "\n" + "  ".join(f"#{tag}" for tag in record.tags) if record.tags else ""
+            return f"{record.name}\n{record.summary}{tags}\n{self._status_text(record)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             env = f", {record.environment} environment" if record.environment else ""
             return f"{record.name}, {record.type}{env}, {self._status_text(record)}"
