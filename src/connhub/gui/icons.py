@@ -6,8 +6,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtGui import QColor, QIcon, QIconEngine, QPainter, QPixmap
 
 if TYPE_CHECKING:
     from connhub.plugins.catalog import TypeCatalog
@@ -15,31 +15,137 @@ if TYPE_CHECKING:
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 APP_ICON = RESOURCES / "connhub.svg"
 
-_cache: dict[tuple[str, bool], QIcon] = {}  # (type, dark theme)
+_cache: dict[tuple[str, str, str], tuple[QIcon, QIconEngine]] = {}  # (type, row, selection) → icon, its engine
+#: Below this median contrast (WCAG ratio) against what it is drawn on, a type's icon gets a light plate behind it.
+LEGIBLE = 3.5
+PLATE = QColor("#f1f3f5")
 
 
 def type_icon(types: TypeCatalog, type_name: str) -> QIcon:
-    dark = _dark_palette()
-    icon = _cache.get((type_name, dark))
-    if icon is None:
+    """The type's logo, legible where the palette draws it: on the rows' colour (Normal) and on the selection
+    (Selected, which views use for a selected row). A near-black one-colour glyph is tinted light on a dark
+    theme; any other logo that would fade into its background sits on a light plate instead."""
+    from PySide6.QtGui import QGuiApplication, QPalette
+
+    palette = QGuiApplication.palette()
+    row, selection = palette.color(QPalette.ColorRole.Base), palette.color(QPalette.ColorRole.Highlight)
+    key = (type_name, row.name(), selection.name())
+    cached = _cache.get(key)
+    if cached is None:
         summary = types.summary(type_name)  # the first paint's listing: no manifest validation to draw a row
         path = summary.icon_path if summary is not None else None
-        icon = QIcon(path) if path else generic_icon()
-        if dark and path and _is_dark_glyph(icon):
-            icon = _tinted(icon, QColor("#e6e6e6"))
-        _cache[(type_name, dark)] = icon
-    return icon
+        if not path:
+            return generic_icon()
+        engine = _LegibleIcon(str(path), row, selection)
+        cached = _cache[key] = (QIcon(engine), engine)  # PySide: the engine's Python side must outlive the icon
+    return cached[0]
+
+
+class _LegibleIcon(QIconEngine):
+    """Draws a logo on demand, per size and mode, deciding once per mode whether it needs the plate: nothing
+    is rendered or measured for a mode or size no view asks for (the first paint draws only what it shows)."""
+
+    def __init__(self, path: str, row: QColor, selection: QColor):
+        super().__init__()
+        self._path, self._row, self._selection = path, QColor(row), QColor(selection)
+        self._logo: QIcon | None = None
+        self._plated: dict[bool, bool] = {}  # selected → on the plate
+        self._pixmaps: dict[tuple[int, int, bool], QPixmap] = {}
+        self._clones: list[_LegibleIcon] = []
+
+    def logo(self) -> QIcon:
+        if self._logo is None:
+            self._logo = QIcon(self._path)
+            if self._row.lightness() < 128 and _is_dark_glyph(self._logo):
+                self._logo = _tinted(self._logo, QColor("#e6e6e6"))
+        return self._logo
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        if mode == QIcon.Mode.Disabled:
+            return self.logo().pixmap(size, mode, state)
+        selected = mode == QIcon.Mode.Selected
+        key = (size.width(), size.height(), selected)
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            if selected not in self._plated:
+                background = self._selection if selected else self._row
+                self._plated[selected] = needs_plate(self.logo().pixmap(16, 16).toImage(), background)
+            pixmap = self.logo().pixmap(size)
+            pixmap = self._pixmaps[key] = _on_plate(pixmap) if self._plated[selected] else pixmap
+        return pixmap
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        painter.drawPixmap(rect, self.pixmap(rect.size() * ratio, mode, state))  # crisp on HiDPI
+
+    def clone(self) -> QIconEngine:
+        twin = _LegibleIcon(self._path, self._row, self._selection)
+        self._clones.append(twin)  # kept alive with this one, as the icon's own engine is in _cache
+        return twin
+
+
+def contrast(image, background: QColor) -> float:
+    """Median WCAG contrast ratio of the image's opaque pixels (alpha over `background`) against `background`."""
+    from PySide6.QtGui import QImage
+
+    argb = image.convertToFormat(QImage.Format.Format_ARGB32)
+    raw = bytes(argb.constBits())[: argb.width() * argb.height() * 4]  # B, G, R, A per pixel (little-endian)
+    back = (background.red(), background.green(), background.blue())
+    back_lum = _luminance(*back)
+    ratios = []
+    for i in range(0, len(raw), 4):
+        alpha = raw[i + 3] / 255
+        if alpha <= 0.5:
+            continue
+        rgb = (raw[i + 2], raw[i + 1], raw[i])  # ARGB32, not premultiplied: blended over the background below
+        shown = [alpha * rgb[k] + (1 - alpha) * back[k] for k in range(3)]
+        lighter, darker = sorted((_luminance(*shown), back_lum), reverse=True)
+        ratios.append((lighter + 0.05) / (darker + 0.05))
+    if not ratios:
+        return 21.0
+    ratios.sort()
+    return ratios[len(ratios) // 2]
+
+
+def needs_plate(image, background: QColor) -> bool:
+    """The logo fades into `background` and stands out better on the plate."""
+    here = contrast(image, background)
+    return here < LEGIBLE and contrast(image, PLATE) > here
+
+
+def _channel(value: int) -> float:
+    value /= 255
+    return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+
+_LINEAR = [_channel(v) for v in range(256)]  # sRGB → linear light, looked up: a measure is 256 pixels
+
+
+def _luminance(red: float, green: float, blue: float) -> float:
+    return 0.2126 * _LINEAR[round(red)] + 0.7152 * _LINEAR[round(green)] + 0.0722 * _LINEAR[round(blue)]
+
+
+def _on_plate(pixmap: QPixmap) -> QPixmap:
+    """The logo shrunk a little onto a rounded light square the size it had."""
+    size = pixmap.width()
+    out = QPixmap(pixmap.size())
+    out.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(out)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(PLATE)
+    painter.drawRoundedRect(0, 0, size, size, size * 0.22, size * 0.22)
+    inset = max(1, round(size * 0.12))
+    painter.drawPixmap(inset, inset, pixmap.scaled(size - 2 * inset, size - 2 * inset,
+                                                   Qt.AspectRatioMode.KeepAspectRatio,
+                                                   Qt.TransformationMode.SmoothTransformation))
+    painter.end()
+    return out
 
 
 def forget_type_icons() -> None:
     """The types changed under the icons (validation after a first start's paint disagreed with it)."""
     _cache.clear()
-
-
-def _dark_palette() -> bool:
-    from PySide6.QtGui import QGuiApplication, QPalette
-
-    return QGuiApplication.palette().color(QPalette.ColorRole.Window).lightness() < 128
 
 
 def _is_dark_glyph(icon: QIcon) -> bool:

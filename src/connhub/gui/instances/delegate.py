@@ -4,7 +4,7 @@ chip (production stands out) and a status badge with its age. Names are edited i
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPalette, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QPalette, QPen
 from PySide6.QtWidgets import QStyledItemDelegate
 
 from connhub.gui.icons import STATUS_COLORS
@@ -42,8 +42,9 @@ class InstanceDelegate(QStyledItemDelegate):
             painter.fillRect(QRect(option.rect.left(), option.rect.top() + 2, 4, option.rect.height() - 4), env_color)
 
         icon = index.data(Qt.ItemDataRole.DecorationRole)
-        if icon is not None:
-            icon.paint(painter, QRect(rect.left(), rect.center().y() - 12, 24, 24))
+        if icon is not None:  # the Selected pixmaps stay legible on the highlight (gui/icons.py)
+            icon.paint(painter, QRect(rect.left(), rect.center().y() - 12, 24, 24), Qt.AlignmentFlag.AlignCenter,
+                       QIcon.Mode.Selected if selected else QIcon.Mode.Normal)
 
         status = index.data(Roles.STATUS) or "untested"
         live = index.data(Roles.LIVE)  # a Test all is on this row: say so instead of the saved status
