@@ -252,3 +252,33 @@ def test_blamed_fields_exist_in_every_type_that_has_them():
         if {"host", "port"} <= keys:
             assert fields_to_blame(ErrorClass.REFUSED, entry.specs)[0] == "port"
             assert fields_to_blame(ErrorClass.DNS, entry.specs)[0] == "host"
+
+
+def test_toolbar_actions_have_icons_in_the_themes_colour_and_drop_their_text_when_narrow(qtbot, qloop, make_window):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QIcon, QPalette
+    from PySide6.QtWidgets import QApplication, QToolBar
+
+    window = make_window()
+    toolbar = window.findChild(QToolBar, "mainToolbar")
+    buttons = [a for a in toolbar.actions() if not a.isSeparator() and a.text()]
+    assert buttons and all(not a.icon().isNull() for a in buttons), [a.text() for a in buttons if a.icon().isNull()]
+    ink = QApplication.palette().color(QPalette.ColorRole.ButtonText)
+    image = window.new_action.icon().pixmap(24, 24).toImage()
+    drawn = {image.pixelColor(x, y).rgb() for x in range(24) for y in range(24) if image.pixelColor(x, y).alpha() > 200}
+    assert drawn == {ink.rgb()}, "the symbol is drawn in the palette's button text colour"
+    window.delete_action.setEnabled(False)
+    off = window.delete_action.icon().pixmap(24, 24, QIcon.Mode.Disabled).toImage()
+    assert any(off.pixelColor(x, y).alpha() > 200 and off.pixelColor(x, y).rgb() != ink.rgb()
+               for x in range(24) for y in range(24)), "a disabled action's symbol is greyed"
+
+    window.resize(1400, 700)
+    settle(qtbot, qloop)
+    assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+    window.resize(700, 700)
+    settle(qtbot, qloop)
+    assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly, "icons alone rather than overflow"
+    assert all(a.shortcut().isEmpty() or a.shortcut().toString() in a.toolTip() for a in buttons)
+    window.resize(1400, 700)
+    settle(qtbot, qloop)
+    assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon

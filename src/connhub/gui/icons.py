@@ -169,6 +169,54 @@ def _tinted(icon: QIcon, color: QColor) -> QIcon:
     return tinted
 
 
+def action_icon(name: str) -> QIcon:
+    """A toolbar symbol (resources/action-NAME.svg, line art), drawn in the palette's button text colour at paint
+    time: right in either theme, greyed when its action is off, rendered only when a toolbar shows it."""
+    cached = _action_icons.get(name)
+    if cached is None:
+        engine = _PaletteSymbol(str(RESOURCES / f"action-{name}.svg"))
+        cached = _action_icons[name] = (QIcon(engine), engine)  # the engine's Python side outlives the icon
+    return cached[0]
+
+
+_action_icons: dict[str, tuple[QIcon, QIconEngine]] = {}
+
+
+class _PaletteSymbol(QIconEngine):
+    def __init__(self, path: str):
+        super().__init__()
+        self._path, self._shape = path, None
+        self._pixmaps: dict[tuple[int, int, str], QPixmap] = {}
+        self._clones: list[_PaletteSymbol] = []
+
+    def pixmap(self, size: QSize, mode: QIcon.Mode, state: QIcon.State) -> QPixmap:
+        from PySide6.QtGui import QGuiApplication, QPalette
+
+        group = QPalette.ColorGroup.Disabled if mode == QIcon.Mode.Disabled else QPalette.ColorGroup.Active
+        colour = QGuiApplication.palette().color(group, QPalette.ColorRole.ButtonText)
+        key = (size.width(), size.height(), colour.name(QColor.NameFormat.HexArgb))
+        pixmap = self._pixmaps.get(key)
+        if pixmap is None:
+            if self._shape is None:
+                self._shape = QIcon(self._path)
+            pixmap = self._shape.pixmap(size)
+            painter = QPainter(pixmap)
+            painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+            painter.fillRect(pixmap.rect(), colour)
+            painter.end()
+            self._pixmaps[key] = pixmap
+        return pixmap
+
+    def paint(self, painter: QPainter, rect: QRect, mode: QIcon.Mode, state: QIcon.State) -> None:
+        ratio = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        painter.drawPixmap(rect, self.pixmap(rect.size() * ratio, mode, state))
+
+    def clone(self) -> QIconEngine:
+        twin = _PaletteSymbol(self._path)
+        self._clones.append(twin)
+        return twin
+
+
 @cache
 def app_icon() -> QIcon:
     return QIcon(str(APP_ICON))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QItemSelectionModel, QSettings, Qt
+from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QToolBar
+from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QToolBar, QWidget
 
+from connhub.gui.icons import action_icon
 from connhub.gui.instances.models import SORTS
 from connhub.gui.ops import background, spawn
 
@@ -21,11 +22,11 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     toolbar = QToolBar("Main")
     toolbar.setObjectName("mainToolbar")
     toolbar.setMovable(False)
-    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
     w.addToolBar(toolbar)
 
-    def action(text: str, shortcut: str | QKeySequence.StandardKey, slot, tip: str) -> QAction:
-        act = QAction(text, w)
+    def action(text: str, shortcut: str | QKeySequence.StandardKey, slot, tip: str, icon: str = "") -> QAction:
+        act = QAction(action_icon(icon), text, w) if icon else QAction(text, w)
         act.setShortcut(QKeySequence(shortcut))
         act.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.SequenceFormat.NativeText)})")
         act.triggered.connect(slot)
@@ -33,18 +34,20 @@ def build_actions(w: MainWindow, workspace: str) -> None:
         return act
 
     a = w.instance_actions
-    w.new_action = action("New…", "Ctrl+N", a.new_instance, "Add a connection")
-    w.test_action = action("Test", "Ctrl+T", w.single_test.start_selected, "Test the selected connection")
-    w.edit_action = action("Edit…", "Ctrl+E", a.edit_selected, "Edit the selected connection")
+    w.new_action = action("New…", "Ctrl+N", a.new_instance, "Add a connection", "new")
+    w.test_action = action("Test", "Ctrl+T", w.single_test.start_selected, "Test the selected connection", "test")
+    w.edit_action = action("Edit…", "Ctrl+E", a.edit_selected, "Edit the selected connection", "edit")
     w.rename_action = action("Rename", "F2", a.rename_selected, "Rename the selected connection")
-    w.duplicate_action = action("Duplicate", "Ctrl+D", a.duplicate_selected, "Duplicate, secrets included")
+    w.duplicate_action = action("Duplicate", "Ctrl+D", a.duplicate_selected, "Duplicate, secrets included",
+                                "duplicate")
     w.delete_action = action("Delete…", QKeySequence.StandardKey.Delete, a.delete_selected,
-                             "Delete the selected connections")
-    w.settings_action = action("Settings…", "Ctrl+,", a.open_settings, "Settings")
+                             "Delete the selected connections", "delete")
+    w.settings_action = action("Settings…", "Ctrl+,", a.open_settings, "Settings", "settings")
     w.find_action = action("Find", "Ctrl+F", lambda: (w.search.setFocus(), w.search.selectAll()),
                            "Filter connections")
     w.copy_summary_action = action("Copy address", "Ctrl+Shift+C", a.copy_summary,
                                    "Copy the connection's address (never a secret)")
+    w.test_all.all_action.setIcon(action_icon("test-all"))
     for act in (w.new_action, w.test_action, w.test_all.all_action, w.edit_action,
                 w.duplicate_action, w.delete_action):
         toolbar.addAction(act)
@@ -52,9 +55,9 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     toolbar.addAction(w.settings_action)
     # Export… and Import… (gui/transfer/actions.py, loaded on first use), also in the File menu.
     w.import_action = action("&Import…", "Ctrl+Shift+I", lambda: w.transfer.import_clicked(),
-                             "Import connections from a file")
+                             "Import connections from a file", "import")
     w.export_action = action("E&xport…", "Ctrl+Shift+E", lambda: w.transfer.export_clicked(),
-                             "Export connections to a file")
+                             "Export connections to a file", "export")
     file_menu = w.menuBar().addMenu("&File")
     toolbar.addSeparator()
     for act in (w.import_action, w.export_action):
@@ -99,6 +102,32 @@ def build_actions(w: MainWindow, workspace: str) -> None:
     sort_label.setBuddy(w.sort_box)
     toolbar.addWidget(sort_label)
     toolbar.addWidget(w.sort_box)
+    w.toolbar_fit = ToolbarFit(toolbar, w)
+
+
+class ToolbarFit(QObject):
+    """Text beside the toolbar's icons while the window is wide enough for all of it, icons alone (names in
+    their tooltips) when it is not, instead of pushing actions into the overflow menu."""
+
+    def __init__(self, toolbar: QToolBar, window: QWidget):
+        super().__init__(window)
+        self.toolbar, self.window = toolbar, window
+        self.text_width = 0  # what the toolbar needs with its texts, measured when it last had them
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize:
+            self.fit(event.size().width())
+        return False
+
+    def fit(self, width: int) -> None:
+        beside = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        if self.toolbar.toolButtonStyle() == beside:
+            self.text_width = self.toolbar.sizeHint().width()
+            if self.text_width > width:
+                self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        elif width >= self.text_width:
+            self.toolbar.setToolButtonStyle(beside)
 
 
 def _standard(key: QKeySequence.StandardKey, fallback: str) -> QKeySequence:
