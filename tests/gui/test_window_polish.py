@@ -282,3 +282,28 @@ def test_toolbar_actions_have_icons_in_the_themes_colour_and_drop_their_text_whe
     window.resize(1400, 700)
     settle(qtbot, qloop)
     assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+
+
+def test_a_dialog_grows_to_its_form_and_remembers_its_size_per_type(qtbot, qloop, make_window):
+    """The HTTP form is long: its dialog opens tall enough not to scroll (up to the screen); a size the user
+    gives a type's dialog comes back next time, for that type only."""
+    from PySide6.QtCore import QSize
+    from PySide6.QtWidgets import QApplication
+
+    from tests.gui.test_instance_dialog import cancel_dialog, open_new
+
+    window = make_window()
+    task, dialog = open_new(qtbot, qloop, window, "http")
+    screen = QApplication.primaryScreen().availableGeometry()
+    bar = dialog._scroll.verticalScrollBar()
+    assert bar.maximum() == 0 or dialog.height() >= int(screen.height() * 0.9) - 1, (dialog.height(), bar.maximum())
+    assert dialog.height() > 680 or bar.maximum() == 0
+    dialog.resize(QSize(700, 500))
+    cancel_dialog(qtbot, task, dialog)
+
+    task, again = open_new(qtbot, qloop, window, "http")
+    assert again.size() == QSize(700, 500)
+    cancel_dialog(qtbot, task, again)
+    task, other = open_new(qtbot, qloop, window, "redis")
+    assert other.size() != QSize(700, 500)
+    cancel_dialog(qtbot, task, other)

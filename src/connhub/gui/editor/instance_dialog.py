@@ -166,6 +166,7 @@ class InstanceDialog(QDialog):
         holder_layout.addWidget(self._build_details(record))
         holder_layout.addStretch(1)
         scroll.setWidget(holder)
+        self._scroll, self._holder = scroll, holder
 
         self.test_panel = ProbePanel()
         self.test_panel.cancel_requested.connect(self.cancel_test)
@@ -323,7 +324,32 @@ class InstanceDialog(QDialog):
         super().showEvent(event)
         if not self._name_aligned:
             self._name_aligned = True
+            self._fit_to_content()
             self._align_name_row()
+
+    def _size_key(self) -> str:
+        return f"instanceDialog/{self.entry.type}/size"
+
+    def _fit_to_content(self) -> None:
+        """The size this type's dialog had when last closed; else tall enough for its whole form (no scrolling
+        inside a small window), never beyond the screen."""
+        from PySide6.QtCore import QSettings, QSize
+
+        screen = (self.screen() or QApplication.primaryScreen()).availableGeometry()
+        saved = QSettings().value(self._size_key())
+        if isinstance(saved, QSize) and saved.isValid():
+            wanted = saved
+        else:
+            self.layout().activate()
+            hidden = max(0, self._holder.sizeHint().height() - self._scroll.viewport().height())
+            wanted = QSize(max(self.width(), self._holder.sizeHint().width() + 40), self.height() + hidden)
+        self.resize(min(wanted.width(), int(screen.width() * 0.95)), min(wanted.height(), int(screen.height() * 0.9)))
+
+    def done(self, result: int) -> None:
+        from PySide6.QtCore import QSettings
+
+        QSettings().setValue(self._size_key(), self.size())  # the size the user left it at, per type
+        super().done(result)
 
     def _align_name_row(self) -> None:
         """Line the Name row up with the form's label and field columns (the form indents its top rows to
