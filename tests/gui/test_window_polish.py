@@ -307,3 +307,54 @@ def test_a_dialog_grows_to_its_form_and_remembers_its_size_per_type(qtbot, qloop
     task, other = open_new(qtbot, qloop, window, "redis")
     assert other.size() != QSize(700, 500)
     cancel_dialog(qtbot, task, other)
+
+
+def test_quick_connect_from_the_clipboard_and_from_a_paste_into_the_filter(qtbot, qloop, make_window):
+    """Ctrl+Shift+V, or pasting a URL into the filter box, opens a new connection of the URL's type filled
+    in from it (the password in its field, not in any box); other text only says what connhub reads."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from connhub.gui.editor.instance_dialog import InstanceDialog
+    from tests.gui.test_instance_dialog import discard_changes
+    from tests.gui.test_main_window import wait_dialog
+
+    window = make_window()
+    QApplication.clipboard().setText("jdbc:postgresql://db.example.com:6543/orders?user=app&password=Canary-q7")
+    window.paste_connection_action.trigger()
+    dialog = wait_dialog(qtbot, window, InstanceDialog)
+    assert dialog.entry.type == "postgres"
+    values = dialog.form.values()
+    assert (values["host"], values["port"], values["user"], values["password"]) == \
+        ("db.example.com", 6543, "app", "Canary-q7")
+    assert dialog.url_edit.text() == "", "the URL is not kept in its box"
+    dialog.reject()
+    discard_changes(qtbot, dialog)
+    qtbot.waitUntil(lambda: window.active_dialog is None or not window.active_dialog.isVisible())
+
+    QApplication.clipboard().setText("redis://:Canary-r8@cache.example.com:6380/2")
+    window.search.setFocus()
+    qtbot.keyClick(window.search, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)  # a real paste
+    dialog = wait_dialog(qtbot, window, InstanceDialog)
+    assert dialog.entry.type == "redis" and dialog.form.values()["port"] == 6380
+    assert window.search.text() == "", "the filter box does not keep a URL with a password"
+    dialog.reject()
+    discard_changes(qtbot, dialog)
+    qtbot.waitUntil(lambda: window.active_dialog is None or not window.active_dialog.isVisible())
+
+    QApplication.clipboard().setText("just some words")
+    window.paste_connection_action.trigger()
+    assert "no connection URL connhub reads" in window.statusBar().currentMessage()
+
+
+def test_every_url_type_is_found_from_its_own_example(make_window):
+    """Quick connect finds the type of each registry type's example URL, and of a libpq keyword string."""
+    from connhub.core.urls import example_url
+
+    hub = make_window().hub
+    for entry in hub.registry.entries():
+        if entry.ok and entry.manifest.url_schemes:
+            assert hub.types.type_for_url(example_url(entry.manifest, entry.specs)) == entry.type, entry.type
+    assert hub.types.type_for_url("host=db dbname=orders user=app") == "postgres"
+    assert hub.types.type_for_url("mysql+pymysql://u@db/x") == "mysql"
+    assert hub.types.type_for_url("ftp://files.example.com") is None

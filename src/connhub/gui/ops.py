@@ -172,3 +172,20 @@ class HubOp:
 
     def run(self) -> asyncio.Task:
         return spawn(self.result())
+
+
+def pasted(before: str, after: str) -> bool:
+    """One edit put in a whole connection string at once (a paste or a drop), not a keystroke."""
+    return _inserted(before, after) > 1 and ("://" in after or "=" in after)
+
+
+def _inserted(before: str, after: str) -> int:
+    """How many characters one edit put in (a paste puts in many at once, typing one)."""
+    prefix = 0
+    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while (suffix < min(len(before), len(after)) - prefix
+           and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]):
+        suffix += 1
+    return len(after) - prefix - suffix

@@ -3,17 +3,29 @@ events. No database and no keyring: every call is safe on the GUI thread once th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from connhub.core.fields import FieldSpec, active_keys, defaults, secret_keys, validate_values
 from connhub.core.records import InstanceRecord, TypeDisabled
-from connhub.core.urls import ParsedUrl, connection_forms, format_connection, parse_url, url_field_keys
+from connhub.core.urls import (
+    LIBPQ_SCHEMES,
+    ParsedUrl,
+    connection_forms,
+    format_connection,
+    parse_url,
+    url_field_keys,
+)
 from connhub.services.events import PayloadError, event_records, validate_payload
 
 if TYPE_CHECKING:
     from connhub.core.manifest import EventSpec
     from connhub.plugins.registry import Registry, TypeEntry
+
+
+#: `host=db dbname=app …`: a libpq keyword string (only PostgreSQL's clients read these).
+_LIBPQ_KEYWORDS = re.compile(r"^\s*(host|hostaddr|dbname|user|port|service)\s*=")
 
 
 @dataclass
@@ -47,6 +59,22 @@ class Types:
         if entry.manifest is None:
             raise TypeDisabled(entry)
         return entry
+
+    def type_for_url(self, text: str) -> str | None:
+        """The type a pasted connection string is for (its scheme, a JDBC or SQLAlchemy spelling of it, or a
+        libpq keyword string), for quick connect; None when no working type reads it."""
+        text = text.strip()
+        lower = text.lower().removeprefix("jdbc:")
+        if "://" in lower:
+            scheme = lower.partition("://")[0].partition("+")[0]
+        elif _LIBPQ_KEYWORDS.match(text):
+            scheme = LIBPQ_SCHEMES[0]
+        else:
+            return None
+        for entry in self.registry.entries():
+            if entry.manifest is not None and scheme in entry.manifest.url_schemes:
+                return entry.type
+        return None
 
     def connection_forms(self, type_name: str) -> list[str]:
         """What "Copy as…" offers for the type: its URL styles, then its client's command line."""

@@ -49,7 +49,7 @@ from connhub.core.urls import UrlError, example_url
 from connhub.gui.editor.form import CredentialForm, _error_color, _muted_color
 from connhub.gui.editor.widgets import PasswordEdit
 from connhub.gui.icons import type_icon
-from connhub.gui.ops import HubOp, background, dialog_result, load_integration, show_error, spawn
+from connhub.gui.ops import HubOp, background, dialog_result, load_integration, pasted, show_error, spawn
 from connhub.gui.probing.probe_panel import ProbePanel
 from connhub.gui.theme import styled
 from connhub.plugins.registry import TypeEntry
@@ -74,18 +74,6 @@ class UrlEdit(PasswordEdit):
         if button is not None:
             button.setAccessibleName("Show URL")
             button.setAccessibleDescription("Hides the URL again" if revealed else "Reveals the URL as plain text")
-
-
-def _inserted(before: str, after: str) -> int:
-    """How many characters one edit put in (a paste puts in many at once, typing one)."""
-    prefix = 0
-    while prefix < min(len(before), len(after)) and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while (suffix < min(len(before), len(after)) - prefix
-           and before[len(before) - 1 - suffix] == after[len(after) - 1 - suffix]):
-        suffix += 1
-    return len(after) - prefix - suffix
 
 
 def _sentence(text: str) -> str:
@@ -275,8 +263,16 @@ class InstanceDialog(QDialog):
     def _url_edited(self, text: str) -> None:
         before, self._url_text = self._url_text, text
         self._show_url_message("", "")  # an old message no longer matches what is in the box
-        if _inserted(before, text) > 1 and "://" in text:
+        if pasted(before, text) and "://" in text:
             self.fill_from_url()  # pasted (or dropped) in one go: fill at once
+
+    def fill_from_pasted(self, url: str) -> bool:
+        """Quick connect: the URL goes through the URL box, as if pasted there (masked, then forgotten)."""
+        if self.url_edit is None:
+            return False
+        self.url_edit.setText(url)
+        self._url_text = url
+        return self.fill_from_url()
 
     def fill_from_url(self) -> bool:
         """Fill the form from the URL box; on a bad URL, say why under the box and change nothing."""

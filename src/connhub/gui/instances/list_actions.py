@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from connhub.gui.ops import HubOp, background, show_error, spawn
+from connhub.gui.ops import HubOp, background, pasted, show_error, spawn
 
 if TYPE_CHECKING:
     from connhub.core.records import InstanceRecord
@@ -51,7 +51,30 @@ class InstanceActions:
         self.window._put(record)
         self.window.statusBar().showMessage(message, 4000)
 
-    async def create_flow(self, type_name: str | None = None) -> InstanceRecord | None:
+    def paste_connection(self) -> None:
+        """Quick connect (Ctrl+Shift+V): the clipboard's connection URL opens a new connection of its type,
+        filled in from it, the password in the password field."""
+        from PySide6.QtWidgets import QApplication
+
+        self.quick_connect(QApplication.clipboard().text(), "The clipboard holds")
+
+    def quick_connect(self, text: str, holder: str = "That is") -> bool:
+        type_name = self.window.hub.types.type_for_url(text)
+        if type_name is None:
+            self.window.statusBar().showMessage(f"{holder} no connection URL connhub reads (postgres://…, "
+                                                "redis://…, jdbc:…, host=… dbname=…)", 6000)
+            return False
+        spawn(self.create_flow(type_name, url=text))
+        return True
+
+    def search_edited(self, before: str, text: str) -> None:
+        """A connection URL pasted into the filter box is quick connect, not a filter: the box is emptied
+        (the URL may hold a password) and a new connection opens filled from it."""
+        if pasted(before, text) and self.window.hub.types.type_for_url(text) is not None:
+            self.window.search.setText(before)  # unlike undo, forgets the pasted text
+            self.quick_connect(text)
+
+    async def create_flow(self, type_name: str | None = None, url: str | None = None) -> InstanceRecord | None:
         from connhub.gui.editor.instance_dialog import InstanceDialog
         from connhub.gui.editor.type_picker import TypePicker
 
@@ -63,6 +86,8 @@ class InstanceActions:
                     return None
                 type_name = picker.chosen
         dialog = InstanceDialog(w.hub, w.hub.types.entry(type_name), parent=w)
+        if url:
+            dialog.fill_from_pasted(url)
         async with w._dialog(dialog) as code:
             saved = dialog.saved_record if code == InstanceDialog.DialogCode.Accepted else None
             existing = dialog.open_existing

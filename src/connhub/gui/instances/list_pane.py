@@ -68,6 +68,13 @@ def build_list(w: MainWindow) -> QWidget:
     w.search.setPlaceholderText("Filter by name, type, host or tag  (Ctrl+F)")
     w.search.setAccessibleName("Filter connections")
     w.search.textChanged.connect(w.proxy.set_text)
+    previous = [""]  # what the box held before this edit: a paste of a whole URL is quick connect
+
+    def edited(text: str) -> None:
+        w.instance_actions.search_edited(previous[0], text)
+        previous[0] = w.search.text()
+
+    w.search.textEdited.connect(edited)
     w.list_view = QListView()
     w.list_view.setModel(w.proxy)
     w.list_view.setItemDelegate(InstanceDelegate(w.list_view))

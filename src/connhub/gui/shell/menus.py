@@ -64,6 +64,9 @@ def build_actions(w: MainWindow, workspace: str) -> None:
         file_menu.addAction(act)
         toolbar.addAction(act)
     file_menu.addSeparator()  # Workflows… (gui/workflows/window.py, loaded on first use)
+    w.paste_connection_action = action("&Paste connection URL", "Ctrl+Shift+V", a.paste_connection,
+                                       "A new connection filled in from the URL on the clipboard")
+    file_menu.insertAction(w.import_action, w.paste_connection_action)
     w.workflows_action = action("&Workflows…", "Ctrl+Shift+W", lambda: open_workflows(w),
                                 "Saved workflows: edit, run, their runs")
     file_menu.addAction(w.workflows_action)
