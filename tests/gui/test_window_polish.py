@@ -358,3 +358,38 @@ def test_every_url_type_is_found_from_its_own_example(make_window):
     assert hub.types.type_for_url("host=db dbname=orders user=app") == "postgres"
     assert hub.types.type_for_url("mysql+pymysql://u@db/x") == "mysql"
     assert hub.types.type_for_url("ftp://files.example.com") is None
+
+
+def test_favourites_stay_on_top_in_every_order_and_across_a_restart(qtbot, qloop, make_window, tmp_path):
+    from connhub.gui.instances.models import SORTS, Roles
+
+    data = tmp_path / "fav"
+    window = make_window(data_dir=data)
+    for name in ("alpha", "beta", "gamma"):
+        window.hub.instances.create("redis", name, {"host": f"{name}.example", "port": 6379})
+    window.reload()
+    window.select(window.hub.instances.find("gamma").id)
+    window.favourite_action.trigger()
+    for key in SORTS:
+        window.sort_by(key)
+        assert rows(window)[0] == "gamma", key
+    assert window.proxy.index(0, 0).data(Roles.FAVOURITE) is True
+    assert window.selected().name == "gamma", "the pinned row stays selected"
+    menu = window.context_menu()
+    assert "Remove from favourites" in [a.text() for a in menu.actions()]
+    menu.close()
+    window.close()
+
+    again = make_window(data_dir=data)
+    assert rows(again)[0] == "gamma", "pins are kept in the window's settings"
+    again.select(again.hub.instances.find("gamma").id)
+    again.favourite_action.trigger()
+    again.sort_by("name")
+    assert rows(again) == ["alpha", "beta", "gamma"]
+
+
+def test_names_sort_by_their_letters_whatever_the_accents():
+    from connhub.gui.instances.models import natural_key
+
+    names = ["Zoe", "émile", "Eve", "cache-10", "Édouard", "cache-2", "eric"]
+    assert sorted(names, key=natural_key) == ["cache-2", "cache-10", "Édouard", "émile", "eric", "Eve", "Zoe"]

@@ -12,6 +12,7 @@ from connhub.gui.instances.models import ENVIRONMENT_TITLES, LIVE_TEXT, Roles
 
 ROW_HEIGHT = 46
 ENVIRONMENT_COLORS = {"dev": QColor("#2e7d32"), "staging": QColor("#d97706"), "prod": QColor("#dc2626")}
+STAR, FAVOURITE_COLOR = "★", QColor("#e8a317")
 
 
 class InstanceDelegate(QStyledItemDelegate):
@@ -88,10 +89,15 @@ class InstanceDelegate(QStyledItemDelegate):
         name_font = QFont(option.font)
         name_font.setBold(True)
         painter.setFont(name_font)
+        name_rect = text_rect.adjusted(0, 0, 0, -text_rect.height() // 2)
+        if index.data(Roles.FAVOURITE):  # a star before the name: pinned at the top
+            painter.setPen(text_color if selected else FAVOURITE_COLOR)
+            painter.drawText(name_rect, Qt.AlignmentFlag.AlignBottom, STAR)
+            name_rect.setLeft(name_rect.left() + painter.fontMetrics().horizontalAdvance(STAR + " "))
         painter.setPen(text_color)
         name = painter.fontMetrics().elidedText(index.data(Qt.ItemDataRole.DisplayRole) or "",
-                                                Qt.TextElideMode.ElideRight, text_rect.width())
-        painter.drawText(text_rect.adjusted(0, 0, 0, -text_rect.height() // 2), Qt.AlignmentFlag.AlignBottom, name)
+                                                Qt.TextElideMode.ElideRight, name_rect.width())
+        painter.drawText(name_rect, Qt.AlignmentFlag.AlignBottom, name)
         painter.setFont(option.font)
         painter.setPen(muted)
         summary = fit_summary(index.data(Roles.SUMMARY) or "", index.data(Roles.TAGS) or [],

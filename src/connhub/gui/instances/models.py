@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_left
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -42,6 +43,7 @@ class Roles(IntEnum):
     ENVIRONMENT = Qt.ItemDataRole.UserRole + 8
     TAGS = Qt.ItemDataRole.UserRole + 9
     LIVE = Qt.ItemDataRole.UserRole + 10  # "queued" / "testing" while a Test all runs, else None
+    FAVOURITE = Qt.ItemDataRole.UserRole + 11  # pinned at the top by this user
 
 
 STATUS_ORDER = {"failing": 0, "untested": 1, "ok": 2}
@@ -77,11 +79,18 @@ def _haystack(record: InstanceRecord) -> str:
 
 
 def natural_key(text: str) -> tuple:
-    """cache-2 before cache-10, case-insensitively: runs of digits compare by value. The split always starts
-    with text, so texts and numbers alternate at the same positions and every two keys compare."""
-    parts = _DIGITS.split(text.casefold())
+    """cache-2 before cache-10, case-insensitively, accents after the letter they sit on (Émile with the Es):
+    runs of digits compare by value. The split always starts with text, so texts and numbers alternate at the
+    same positions and every two keys compare; the full text breaks ties between spellings."""
+    folded = text.casefold()
+    parts = _DIGITS.split(_base_letters(folded) if not folded.isascii() else folded)
     parts[1::2] = map(int, parts[1::2])
-    return tuple(parts)
+    return (*parts, folded)
+
+
+def _base_letters(text: str) -> str:
+    """é → e, ß stays ß (casefold made it ss): the letters people sort by, whatever their accents."""
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def _by_name(record: InstanceRecord) -> tuple:
@@ -117,6 +126,7 @@ class InstanceListModel(QAbstractListModel):
         self._row_of: dict[str, int] = {}
         self._haystacks: list[str] | None = None
         self.sort_key = "name"
+        self.favourites: frozenset[str] = frozenset()  # ids pinned at the top, whatever the order
         self._live: dict[str, str] = {}  # instance id → "queued" / "testing"; kept by id across resets
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
@@ -130,6 +140,8 @@ class InstanceListModel(QAbstractListModel):
             return record.name
         if role == Roles.LIVE:
             return self._live.get(record.id)
+        if role == Roles.FAVOURITE:
+            return record.id in self.favourites
         if role == Qt.ItemDataRole.DecorationRole:
             return type_icon(self.catalog, record.type)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -193,7 +205,13 @@ class InstanceListModel(QAbstractListModel):
         return self._records[row].type
 
     def _key(self, record: InstanceRecord) -> tuple:
-        return SORTS[self.sort_key][1](record)
+        return record.id not in self.favourites, *SORTS[self.sort_key][1](record)
+
+    def set_favourites(self, ids: set[str] | frozenset[str]) -> None:
+        """Pin these instances at the top (the user's own: kept in the window's settings, not the catalog)."""
+        if frozenset(ids) != self.favourites:
+            self.favourites = frozenset(ids)
+            self.set_records(self._records)
 
     def set_records(self, records: list[InstanceRecord]) -> None:
         self.beginResetModel()

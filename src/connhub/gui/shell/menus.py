@@ -47,6 +47,9 @@ def build_actions(w: MainWindow, workspace: str) -> None:
                            "Filter connections")
     w.copy_summary_action = action("Copy address", "Ctrl+Shift+C", a.copy_summary,
                                    "Copy the connection's address (never a secret)")
+    w.favourite_action = action("Add to favourites", "Ctrl+B", lambda: toggle_favourites(w),
+                                "Pin the selected connections at the top of the list, or unpin them")
+    w.model.set_favourites(set(_saved_list("main/favourites")))
     w.test_all.all_action.setIcon(action_icon("test-all"))
     for act in (w.new_action, w.test_action, w.test_all.all_action, w.edit_action,
                 w.duplicate_action, w.delete_action):
@@ -133,6 +136,30 @@ class ToolbarFit(QObject):
             self.toolbar.setToolButtonStyle(beside)
 
 
+def _saved_list(key: str) -> list[str]:
+    value = QSettings().value(key)
+    return [value] if isinstance(value, str) else [str(v) for v in value or []]  # one entry reads back as a str
+
+
+def toggle_favourites(w: MainWindow) -> None:
+    """Pin the selection at the top, or unpin it when all of it is pinned; the user's own choice, kept in the
+    window's settings (a shared catalog's colleagues keep theirs)."""
+    records = w.selected_records()
+    if not records:
+        return
+    current = w.selected()
+    ids = {r.id for r in records}
+    known = {r.id for r in w.model.records()}  # forget pins of connections deleted since
+    pinned = (w.model.favourites & known) - ids if ids <= w.model.favourites else (w.model.favourites & known) | ids
+    w.model.set_favourites(pinned)
+    QSettings().setValue("main/favourites", sorted(pinned))
+    if current is not None:
+        w.select(current.id)
+    verb = "Pinned" if ids <= pinned else "Unpinned"
+    w.statusBar().showMessage(f"{verb} {records[0].name if len(records) == 1 else f'{len(records)} connections'}",
+                              3000)
+
+
 def _standard(key: QKeySequence.StandardKey, fallback: str) -> QKeySequence:
     """The platform's shortcut for a standard action; some platform themes (offscreen, minimal) have none."""
     bindings = QKeySequence.keyBindings(key)
@@ -209,6 +236,9 @@ def context_menu(w: MainWindow) -> QMenu:
     for act in (w.test_action, w.test_all.selected_action, w.edit_action, w.rename_action,
                 w.duplicate_action, w.copy_summary_action):
         menu.addAction(act)
+    pinned = all(r.id in w.model.favourites for r in w.selected_records())
+    w.favourite_action.setText("Remove from favourites" if pinned else "Add to favourites")
+    menu.addAction(w.favourite_action)
     _copy_as_menu(w, menu)
     environments = menu.addMenu("Environment")
     environments.setObjectName("environmentMenu")
