@@ -123,6 +123,22 @@ def test_line_of_latencies_and_a_red_dot_per_failure(spark):
     assert widget.accessibleName() == "Latency of recent tests"
 
 
+def test_failure_dots_keep_clear_of_the_axis_and_the_edge(spark):
+    """A failure's dot sits above the axis line with a gap, and inside the widget (issue 22: dots on the border)."""
+    mid = QColor("#00c000")  # the axis line is drawn in Mid: a colour nothing else uses
+    widget = spark(runs((True, 10.0), (False, 1.0), (True, 12.0)))
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.Mid, mid)
+    widget.setPalette(palette)
+    image = render(widget)
+    red_bottom = max(y for _, y in pixels_near(image, RED))
+    axis = [y for y in range(image.height()) for x in range(image.width())  # greenish: the axis, antialiased
+            if (c := image.pixelColor(x, y)).green() > c.red() + 40 and c.green() > c.blue() + 40]
+    assert axis, "no axis line"
+    assert red_bottom < min(axis) - 1, (red_bottom, min(axis))
+    assert red_bottom < image.height() - 4
+
+
 def test_only_the_last_20_are_drawn_newest_at_the_right(spark):
     widget = spark(runs(*[(True, 5.0 + i) for i in range(30)]))
     assert len(widget.runs()) == LIMIT and widget.runs()[-1].latency_ms == 34.0  # the newest kept

@@ -99,7 +99,7 @@ class Sparkline(QWidget):
                 painter.drawText(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom, labels[1])
 
         dot = 3.0
-        baseline = plot.bottom() - dot
+        baseline = plot.bottom() - dot - 2  # failure dots float just above the axis line, clear of the edge
         band_top, band_bottom = plot.top() + dot, baseline - 2 * dot - 1  # the line stays clear of failure dots
         slot = plot.width() / LIMIT
         low, high = (min(values), max(values)) if values else (0.0, 0.0)
@@ -115,7 +115,7 @@ class Sparkline(QWidget):
         faint = QPen(palette.color(QPalette.ColorRole.Mid), 1)
         faint.setCosmetic(True)
         painter.setPen(faint)
-        painter.drawLine(QPointF(plot.left(), baseline + dot), QPointF(plot.right(), baseline + dot))
+        painter.drawLine(QPointF(plot.left(), plot.bottom()), QPointF(plot.right(), plot.bottom()))
 
         accent = palette.color(QPalette.ColorRole.Highlight)
         line = QPen(accent, 1.6, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin)
