@@ -51,3 +51,37 @@ def test_each_icon_stands_out_on_rows_and_selection(themed, type_name):
         behind = icons.PLATE if plated else background
         shown = icons.contrast(drawn if not plated else logo.toImage(), behind)
         assert shown >= MINIMUM, (type_name, mode, background.name(), round(shown, 2))
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+@pytest.mark.parametrize("kind", ["QCheckBox", "QRadioButton"])
+def test_check_boxes_and_radios_are_outlined_legibly(qtbot, theme, kind):
+    """Fusion outlines the indicator in a darkened Window colour: black on black in a dark theme, unless the
+    theme gives the indicators their own Window. The ring must reach 3:1 against the window behind it."""
+    from PySide6 import QtWidgets
+
+    from connhub.gui.theme import apply_theme
+
+    app = QtWidgets.QApplication.instance()
+    before = app.palette()
+    apply_theme(app, theme)
+    try:
+        widget = getattr(QtWidgets, kind)("Monitoring")
+        qtbot.addWidget(widget)
+        widget.resize(160, 30)
+        image = widget.grab().toImage()
+        window = app.palette().color(QPalette.ColorRole.Window)
+        height = image.height()
+        ring = max(icons.contrast(_pixel(image.pixelColor(x, y)), window)
+                   for x in range(0, 20) for y in range(height))
+        assert ring >= 3.0, (theme, kind, round(ring, 2))
+    finally:
+        app.setPalette(before)
+        for name in ("QCheckBox", "QRadioButton"):
+            app.setPalette(before, name)
+
+
+def _pixel(colour: QColor) -> QImage:
+    image = QImage(1, 1, QImage.Format.Format_ARGB32)
+    image.fill(colour)
+    return image
