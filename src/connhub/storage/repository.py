@@ -233,6 +233,11 @@ class InstanceStore:
             session.merge(SettingRow(key=key, value=value))
             session.commit()
 
+    def delete_setting(self, key: str) -> None:
+        with self._session() as session:
+            session.execute(delete(SettingRow).where(SettingRow.key == key))
+            session.commit()
+
     # --- the keyring journal: secrets being written or removed (see services/reconcile.py) ------------
 
     def journal_put(self, instance_id: str, entry: dict[str, Any]) -> None:
