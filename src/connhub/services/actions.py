@@ -49,6 +49,11 @@ class Actions:
         """The type's working actions, in manifest order."""
         return list(self._types.usable(type_name).manifest.actions)
 
+    def contributed(self, type_name: str) -> dict[str, str]:
+        """The type's actions a plugin added (docs/PLUGINS.md), name → that plugin's source."""
+        entry = self._types.usable(type_name)
+        return {name: c.source for name, c in entry.contributions.items()}
+
     def problems(self, type_name: str) -> dict[str, str]:
         """Actions the type declares but that are off, with the fix-it message of each."""
         return dict(self._types.usable(type_name).manifest.action_problems)

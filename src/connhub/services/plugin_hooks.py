@@ -76,6 +76,16 @@ class _Job:
     done: list[str | None] = field(default_factory=list)
 
 
+def hooks_text(hooks: dict) -> str:
+    """"5 calls, 12.3 ms, 1 failed": the time a plugin's hooks took, from `overview()`'s `hooks`."""
+    calls = sum(h["calls"] for h in hooks.values())
+    if not calls:
+        return "no hook called yet"
+    failures = sum(h["failures"] for h in hooks.values())
+    ms = sum(h["ms"] for h in hooks.values())
+    return f"{calls} call{'s' if calls != 1 else ''}, {ms:.1f} ms" + (f", {failures} failed" if failures else "")
+
+
 class PluginHooks:
     """The listener Instances and Prober tell; `retry`, `failure` and `times` for the window and the CLI."""
 
@@ -92,6 +102,11 @@ class PluginHooks:
         self._locks: dict[str, asyncio.Lock] = {}  # hook thread only
         self.times: dict[str, dict[str, HookTime]] = {}  # plugin → hook → time, this process
         self.failed: list[HookFailure] = []  # this process's, for the CLI to tell
+        self._noted: list[Any] = []  # callables told an instance id once its hook's outcome is recorded
+
+    def on_noted(self, callback: Any) -> None:
+        """`callback(instance_id)` after each recorded outcome, on the hook thread (the window: a queued signal)."""
+        self._noted.append(callback)
 
     # --- the listener: any thread, never raises, never waits -----------------------------------------------
 
@@ -206,6 +221,7 @@ class PluginHooks:
         if error is None:
             if (known := self.failure(job.record.id)) is not None and known.hook == job.hook:
                 self._store.delete_setting(key)
+                self._tell(job.record.id)
             return
         change = job.args[0] if job.hook == "on_instance_saved" else None
         result = job.args[0].to_dict() if job.hook == "on_test_finished" else None
@@ -214,8 +230,37 @@ class PluginHooks:
                               {k: getattr(job.record, k) for k in SNAPSHOT}, change, result)
         self._store.set_setting(key, json.dumps(asdict(failure)))
         self.failed.append(failure)
+        self._tell(job.record.id)
+
+    def _tell(self, instance_id: str) -> None:
+        for callback in list(self._noted):
+            try:
+                callback(instance_id)
+            except Exception:  # noqa: BLE001 - a closed window's listener must not stop the hooks
+                log.exception("a plugin hook listener failed")
 
     # --- reading, retrying, waiting, closing (any thread but the hook thread) --------------------------------
+
+    def overview(self) -> list[dict[str, Any]]:
+        """Each installed plugin as `connhub plugins --json` and Settings → Plugins show it."""
+        times = self.all_times()
+        rows = []
+        for info in self._registry.plugins():
+            hooks = {hook: {"calls": t.calls, "ms": round(t.ms, 3), "failures": t.failures}
+                     for hook, t in sorted(times.get(info.name, {}).items())}
+            rows.append({"name": info.name, "version": info.version, "distribution": info.name,
+                         "status": info.status, "disabled": info.disabled, "types": info.types,
+                         "actions": info.actions, "problems": info.problems, "hooks": hooks,
+                         "hook_ms": round(sum(h["ms"] for h in hooks.values()), 3)})
+        return rows
+
+    def set_enabled(self, plugin: str, enabled: bool) -> None:
+        """Kept in the data folder's plugins.json, read by the next discovery (the next command, the window's
+        next start)."""
+        from connhub.plugins.catalog import set_plugin_enabled
+        from connhub.services.first_paint import CACHE_NAME
+
+        set_plugin_enabled(self._data_dir, plugin, enabled, cache_file=self._data_dir / CACHE_NAME)
 
     def failure(self, instance_id: str) -> HookFailure | None:
         """The instance's recorded hook failure (also of a deleted instance, until retried)."""
