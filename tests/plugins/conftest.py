@@ -44,8 +44,19 @@ def pip_install(projects: list[Path], site: Path, work: Path) -> Path:
 
 
 def pip_uninstall(name: str, site: Path) -> None:
-    """pip's own uninstall, finding the distribution in `site` as it would in any folder on sys.path."""
-    pip("uninstall", "--yes", name, env={**PIP_ENV, "PYTHONPATH": str(site)})
+    """What `pip uninstall` does — remove every file the distribution's RECORD lists, then its metadata — done
+    here because pip refuses to uninstall from a folder outside its own environment (a --target folder)."""
+    from importlib.metadata import distributions
+
+    dist = next(d for d in distributions(path=[str(site)]) if d.metadata["Name"] == name)
+    files = list(dist.files or [])  # read once: RECORD is among them
+    for file in files:
+        (site / file).unlink(missing_ok=True)
+    for folder in sorted({(site / f).parent for f in files}, key=lambda p: -len(p.parts)):
+        if folder.name == "__pycache__":
+            shutil.rmtree(folder, ignore_errors=True)  # with the bytecode written since, as pip does
+        elif folder != site and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
 
 
 @pytest.fixture(scope="session")

@@ -46,6 +46,8 @@ class TypeEntry:
     _integration: Integration | None = field(default=None, repr=False)
     #: Action name → the plugin that added it to this type (docs/PLUGINS.md, "Contributions").
     contributions: dict[str, Contribution] = field(default_factory=dict, repr=False)
+    #: Its plugin is switched off (Settings → Plugins): listed, with its form, but not usable.
+    disabled: bool = False
 
     @property
     def plugin(self) -> str | None:
@@ -143,7 +145,7 @@ def load_plugin_folder(folder: Path, source: str, disabled: bool = False) -> Typ
         return TypeEntry(type_name, source, folder, None, f"incompatible: {problem}")
     entry = load_folder(folder, source, require_folder_name=False)
     if disabled:
-        entry.error = disabled_message(plugin)
+        entry.error, entry.disabled = disabled_message(plugin), True
     return entry
 
 
