@@ -1,10 +1,13 @@
 """The example plugin (examples/connhub-plugin-example), pip-installed, driven through the CLI: discovered,
 its hooks called, its PostgreSQL action run, disabled, uninstalled (its instances kept, shown as "type
-missing") and reinstalled (back as they were)."""
+missing") and reinstalled (back as they were); start-up with it installed imports none of its code."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -166,3 +169,43 @@ def test_without_plugins_the_listing_says_so(cli, tmp_path, args):
     code, out, _ = cli(tmp_path / "data", *args)
     assert code == 0
     assert out.startswith("No plugins installed") if len(args) == 1 else json.loads(out) == []
+
+
+STARTUP_PROBE = r"""
+import asyncio, json, sys, tempfile
+from connhub.services.hub import Hub
+PLUGIN_CODE = ("connhub_kvstore", "connhub_pg_extras", "connhub_flaky")
+hub = Hub()
+store = tempfile.mkdtemp()
+for i in range(20):
+    hub.instances.create("kvstore", f"kv {i}", {"folder": store})
+hub.close()  # its hooks ran, teardown too
+assert "connhub_kvstore" in sys.modules
+for name in [m for m in sys.modules if m.startswith(PLUGIN_CODE)]:
+    del sys.modules[name]  # saving imported them; start-up must not
+
+import qasync
+from PySide6.QtWidgets import QApplication
+from connhub.gui.shell.main_window import MainWindow
+app = QApplication(sys.argv)
+loop = qasync.QEventLoop(app)
+asyncio.set_event_loop(loop)
+window = MainWindow(Hub())
+window.show()
+async def settle():
+    await asyncio.sleep(0.6)
+with loop:
+    loop.run_until_complete(settle())
+print(json.dumps({"rows": window.model.rowCount(), "kvstore": "kvstore" in window.hub.registry,
+                  "plugin_modules": sorted(m for m in sys.modules if m.startswith(PLUGIN_CODE))}))
+"""
+
+
+def test_start_up_with_the_plugin_installed_imports_no_plugin_code(example_site, tmp_path):
+    env = {**os.environ, "CONNHUB_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path),
+           "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(example_site)}
+    proc = subprocess.run([sys.executable, "-c", STARTUP_PROBE], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report == {"rows": 20, "kvstore": True, "plugin_modules": []}
