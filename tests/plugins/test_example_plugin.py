@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from connhub.testing import canary_leaks
 from tests.plugins.conftest import EXAMPLE, forget_plugin_modules, pip_install, pip_uninstall
 from tests.support.services import require_service
 
@@ -140,8 +141,12 @@ def test_a_failed_hook_is_shown_by_show_said_after_the_command_and_retried(cli, 
     data, folder = tmp_path / "data", tmp_path / "flaky"
     folder.mkdir()
     (folder / "mode").write_text("raise")
-    code, out, err = cli(data, "add", "flaky", "first", "--set", f"folder={folder}", "--no-prompt")
+    canary = "tok-canary-91d2e6"  # the hook's error quotes the instance's config: never a secret of it
+    code, out, err = cli(data, "add", "flaky", "first", "--set", f"folder={folder}", "--secret-env",
+                         "token=FLAKY_TOKEN", "--no-prompt", env={"FLAKY_TOKEN": canary, "PYTHON_KEYRING_BACKEND":
+                                                                "tests.support.keyrings.MemoryKeyring"})
     assert code == 0, err  # the save is done: a hook's failure is a warning, not the command's failure
+    outputs = [out, err]
     assert "connhub: warning: on_instance_saved of connhub-hooks-plugin failed: RuntimeError: the provider " \
            "refused \\x1b[31mfirst\\x1b[0m" in err  # the plugin's text, escaped for the terminal
     assert "Retry with `connhub plugins retry " in err
@@ -151,6 +156,9 @@ def test_a_failed_hook_is_shown_by_show_said_after_the_command_and_retried(cli, 
     assert "\x1b" not in out
     shown = json.loads(cli(data, "show", "first", "--json").stdout)["plugin_hook_failure"]
     assert (shown["hook"], shown["plugin"]) == ("on_instance_saved", "connhub-hooks-plugin")
+    outputs += [out, cli(data, "show", "first", "--json").stdout, cli(data, "plugins", "--json").stdout,
+                cli(data, "plugins").stdout]
+    assert canary_leaks(canary, data, *outputs) == []
 
     code, _, err = cli(data, "plugins", "retry", "first")
     assert code == 1 and "failed again: RuntimeError" in err

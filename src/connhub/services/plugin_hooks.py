@@ -96,7 +96,7 @@ class PluginHooks:
         self.timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._starting = threading.Lock()
+        self._guard = threading.Lock()  # the loop's start and the set of pending hooks
         self._pending: set[concurrent.futures.Future] = set()
         self._set_up: dict[str, Any] = {}  # type → its Integration, once setup ran (hook thread only)
         self._locks: dict[str, asyncio.Lock] = {}  # hook thread only
@@ -126,12 +126,21 @@ class PluginHooks:
                 return None
             job = _Job(entry, hook, copy.deepcopy(record), args)
             future = asyncio.run_coroutine_threadsafe(self._run(job), self._started())
-            self._pending.add(future)
-            future.add_done_callback(self._pending.discard)
+            with self._guard:
+                self._pending.add(future)
+            future.add_done_callback(self._forget)
             return future
         except Exception:  # noqa: BLE001 - a side effect that cannot even start must not fail the save
             log.exception("could not schedule %s for instance %s", hook, record.id)
             return None
+
+    def _forget(self, future: concurrent.futures.Future) -> None:
+        with self._guard:
+            self._pending.discard(future)
+
+    def _running(self) -> list[concurrent.futures.Future]:
+        with self._guard:
+            return list(self._pending)
 
     def _hooked(self, type_name: str) -> TypeEntry | None:
         """The type's entry when it may have hooks: a working plugin type with code."""
@@ -143,7 +152,7 @@ class PluginHooks:
         return entry
 
     def _started(self) -> asyncio.AbstractEventLoop:
-        with self._starting:
+        with self._guard:
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
                 self._thread = threading.Thread(target=self._loop.run_forever, name="connhub-plugin-hooks",
@@ -217,6 +226,12 @@ class PluginHooks:
 
     def _note(self, job: _Job, error: str | None) -> None:
         """Record a failure on the instance, or clear the recorded failure of the same hook."""
+        try:
+            self._write_note(job, error)
+        except Exception:  # noqa: BLE001 - a database that cannot take the note: said in the log
+            log.exception("could not record the outcome of %s for instance %s", job.hook, job.record.id)
+
+    def _write_note(self, job: _Job, error: str | None) -> None:
         key = FAILURE_PREFIX + job.record.id
         if error is None:
             if (known := self.failure(job.record.id)) is not None and known.hook == job.hook:
@@ -299,11 +314,16 @@ class PluginHooks:
         if self._hooked(record.type) is None:
             return f"the type {record.type!r} is not installed or not enabled"
         future = self._submit(record, failure.hook, *args)
-        return future.result(timeout=self.timeout * 2 + 5) if future is not None else "could not run the hook"
+        if future is None:
+            return "could not run the hook"
+        try:
+            return future.result(timeout=self.timeout * 2 + 5)
+        except concurrent.futures.TimeoutError:  # queued behind the type's other hooks: it runs on, later
+            return "still waiting behind the type's other hooks: look again in a moment"
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the hooks scheduled so far have run (tests, and the CLI before it exits)."""
-        concurrent.futures.wait(list(self._pending), timeout=timeout)
+        concurrent.futures.wait(self._running(), timeout=timeout)
 
     def close(self) -> None:
         """At quit: let running hooks finish (each is bounded by its timeout), then teardown() every type that
@@ -311,7 +331,7 @@ class PluginHooks:
         if self._loop is None:
             return
         self.wait(self.timeout + 1)
-        for future in list(self._pending):  # still queued behind a hook that hangs: cancelled, and recorded so
+        for future in self._running():  # still queued behind a hook that hangs: cancelled, and recorded so
             future.cancel()
         self.wait(2)
         teardown = asyncio.run_coroutine_threadsafe(self._teardown(), self._loop)
