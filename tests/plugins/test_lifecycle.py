@@ -165,3 +165,17 @@ def test_a_retry_of_nothing_and_of_a_type_gone_say_so(make_hub, tmp_path):
     assert other.plugin_hooks.retry(record.id) == "the type 'flaky' is not installed or not enabled"
     assert other.plugin_hooks.retry("no-such-id") is None
 
+
+
+def test_hooks_still_running_at_quit_are_cancelled_and_recorded(make_hub, tmp_path):
+    """close() lets running hooks finish within their timeout, then cancels the rest, recording each."""
+    hub, folder = flaky(make_hub, tmp_path, "hang", timeout=1.5)
+    first, second, third = (hub.instances.create("flaky", name, {"folder": str(folder)})
+                            for name in ("first", "second", "third"))
+    started = time.perf_counter()
+    hub.close()  # first times out at 1.5 s; second starts then and is cut at 2.5 s; third never started
+    assert time.perf_counter() - started < 6
+    errors = {r.name: hub.plugin_hooks.failure(r.id).error for r in (first, second, third)}
+    assert errors == {"first": "timed out after 1.5 s", "second": "cancelled when connhub quit",
+                      "third": "cancelled when connhub quit, before it ran"}
+    assert [r.name for r in hub.instances.list()] == ["first", "second", "third"]  # every save kept

@@ -1,5 +1,6 @@
 """`connhub new-plugin NAME`: a plugin project whose own test suite passes at once (run here as its author
-would: pytest in the project folder, in a subprocess), and which installs and is found like any plugin."""
+would: pytest in the project folder, in a subprocess), and which installs and is found like any plugin; the
+example plugin's own suite runs the same way."""
 
 from __future__ import annotations
 
@@ -46,3 +47,18 @@ def test_bad_names_taken_names_and_existing_folders_are_refused(cli, tmp_path):
     assert cli(tmp_path, "new-plugin", "acme", "--dir", str(tmp_path))[0] == 0
     code, _, err = cli(tmp_path, "new-plugin", "acme", "--dir", str(tmp_path))
     assert code == 2 and "exists already" in err
+
+
+def test_the_example_plugin_passes_its_own_tests(tmp_path):
+    import shutil
+
+    from tests.plugins.conftest import EXAMPLE
+
+    project = tmp_path / "example"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "CONNHUB_DATA_DIR"))}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with_keyring = os.environ.get("CONNHUB_TEST_KEYRING") == "secret-service"
+    assert ("3 passed" if with_keyring else "2 passed, 1 skipped") in proc.stdout.splitlines()[-1]
