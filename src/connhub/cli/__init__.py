@@ -4,9 +4,9 @@ Exit codes: 0 success, 1 a test failed (or an operation was refused), 2 a usage 
 Secrets are never taken from arguments: a hidden prompt, `--secret-stdin FIELD` or `--secret-env FIELD=VAR`.
 
 One module per group of commands (cli/instances.py, probing.py, types.py, config.py, workspaces.py,
-monitor.py, transfer.py, actions.py, oauth.py, plugins.py), each with `add_parsers(sub)` and its `cmd_*` functions. Those
-modules import only the standard library at the top, so building the parser stays light; what a command
-needs (the Hub, SQLAlchemy, a driver) is imported when it runs.
+monitor.py, transfer.py, actions.py, oauth.py, plugins.py), each with `add_parsers(sub)` and its `cmd_*`
+functions. Those modules import only the standard library at the top, so building the parser stays light; what
+a command needs (the Hub, SQLAlchemy, a driver) is imported when it runs.
 """
 
 from __future__ import annotations

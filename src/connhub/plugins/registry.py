@@ -1,7 +1,10 @@
 """Find every integration type, check its manifest, and import its code only when it is first needed.
 
 Discovery never raises: a broken type becomes a `TypeEntry` with `error` set (a fix-it message), so one bad
-plugin disables only itself and the app still starts and lists it.
+plugin disables only itself and the app still starts and lists it. Plugins (docs/PLUGINS.md) are grouped by
+distribution (`PluginInfo`): each manifest's `api_version` is checked first, an `extends` manifest adds its
+actions to another type (`Contribution`; a name already taken is refused, naming both), and a plugin the user
+switched off is listed but not used.
 """
 
 from __future__ import annotations
