@@ -85,6 +85,7 @@ def flaky(make_hub, tmp_path, mode: str, timeout: float = 5.0):
     ("raise", "RuntimeError: the provider refused \x1b[31mfirst\x1b[0m: {'folder': "),
     ("hang", "timed out after 0.5 s"),
     ("cancel", "cancelled"),
+    ("stubborn", "timed out after 0.5 s"),  # it swallows the cancel: left behind, not waited for
 ])
 def test_a_failing_hook_keeps_the_save_records_the_failure_and_can_be_retried(make_hub, tmp_path, mode, error):
     hub, folder = flaky(make_hub, tmp_path, mode, timeout=0.5)
@@ -176,6 +177,8 @@ def test_hooks_still_running_at_quit_are_cancelled_and_recorded(make_hub, tmp_pa
     hub.close()  # first times out at 1.5 s; second starts then and is cut at 2.5 s; third never started
     assert time.perf_counter() - started < 6
     errors = {r.name: hub.plugin_hooks.failure(r.id).error for r in (first, second, third)}
-    assert errors == {"first": "timed out after 1.5 s", "second": "cancelled when connhub quit",
-                      "third": "cancelled when connhub quit, before it ran"}
+    assert errors.pop("first") == "timed out after 1.5 s"
+    assert errors.pop("second") == "cancelled when connhub quit"
+    # third waited behind second; a cancel landing as second lets go may find it just started
+    assert errors.pop("third") in ("cancelled when connhub quit, before it ran", "cancelled when connhub quit")
     assert [r.name for r in hub.instances.list()] == ["first", "second", "third"]  # every save kept

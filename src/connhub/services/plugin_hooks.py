@@ -100,6 +100,7 @@ class PluginHooks:
         self._pending: set[concurrent.futures.Future] = set()
         self._set_up: dict[str, Any] = {}  # type → its Integration, once setup ran (hook thread only)
         self._locks: dict[str, asyncio.Lock] = {}  # hook thread only
+        self._jobs: set[asyncio.Task] = set()  # hook thread only: the jobs running or queued
         self.times: dict[str, dict[str, HookTime]] = {}  # plugin → hook → time, this process
         self.failed: list[HookFailure] = []  # this process's, for the CLI to tell
         self._noted: list[Any] = []  # callables told an instance id once its hook's outcome is recorded
@@ -164,6 +165,7 @@ class PluginHooks:
 
     async def _run(self, job: _Job) -> str | None:
         lock = self._locks.setdefault(job.entry.type, asyncio.Lock())
+        self._jobs.add(asyncio.current_task())
         try:
             async with lock:
                 error = await self._set_up_type(job.entry)
@@ -175,6 +177,8 @@ class PluginHooks:
         except asyncio.CancelledError:  # still queued when connhub quit: recorded, so it can be retried
             self._note(job, "cancelled when connhub quit, before it ran")
             raise
+        finally:
+            self._jobs.discard(asyncio.current_task())
         self._note(job, error)
         return error
 
@@ -200,7 +204,9 @@ class PluginHooks:
         return None
 
     async def _timed(self, entry: TypeEntry, hook: str, call: Any) -> str | None:
-        """Run one hook under the timeout; what went wrong as a short text (type and message only)."""
+        """Run one hook under the timeout; what went wrong as a short text (type and message only). The hook is
+        a task of its own, waited for at most the timeout: one that swallows its cancellation is left to itself
+        rather than waited for (asyncio.wait_for would wait)."""
         started = time.perf_counter()
         error = None
         try:
@@ -208,12 +214,20 @@ class PluginHooks:
             if not inspect.isawaitable(awaitable):
                 error = f"{hook} must be an async method (async def {hook}…)"
             else:
-                await asyncio.wait_for(awaitable, self.timeout)
-        except TimeoutError:
-            error = f"timed out after {self.timeout:g} s"
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            error = "cancelled when connhub quit" if task is not None and task.cancelling() else "cancelled"
+                task = asyncio.ensure_future(awaitable)
+                try:
+                    done, _ = await asyncio.wait({task}, timeout=self.timeout)
+                except asyncio.CancelledError:  # connhub is quitting
+                    task.cancel()
+                    error = "cancelled when connhub quit"
+                else:
+                    if not done:
+                        task.cancel()
+                        error = f"timed out after {self.timeout:g} s"
+                    elif task.cancelled():
+                        error = "cancelled"
+                    elif (exc := task.exception()) is not None:
+                        error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # noqa: BLE001 - a plugin's failure is recorded, never raised into connhub
             error = f"{type(exc).__name__}: {exc}"
         spent = self.times.setdefault(entry.plugin or entry.source, {}).setdefault(hook, HookTime())
@@ -331,9 +345,13 @@ class PluginHooks:
         if self._loop is None:
             return
         self.wait(self.timeout + 1)
-        for future in self._running():  # still queued behind a hook that hangs: cancelled, and recorded so
+        for future in self._running():  # still running, or queued behind one that hangs: cancelled, recorded
             future.cancel()
-        self.wait(2)
+        drained = asyncio.run_coroutine_threadsafe(self._drain(), self._loop)
+        try:
+            drained.result(timeout=5)
+        except (concurrent.futures.TimeoutError, concurrent.futures.CancelledError):
+            log.warning("plugin hooks did not stop in time")
         teardown = asyncio.run_coroutine_threadsafe(self._teardown(), self._loop)
         try:
             teardown.result(timeout=self.timeout * max(1, len(self._set_up)) + 1)
@@ -344,6 +362,11 @@ class PluginHooks:
             self._thread.join(2)
         self._loop = None
         self._keep_times()
+
+    async def _drain(self) -> None:
+        """Until each cancelled job has recorded its failure (a cancel only asks; the job answers on this loop)."""
+        if self._jobs:
+            await asyncio.wait(set(self._jobs), timeout=4)
 
     async def _teardown(self) -> None:
         for type_name, integration in list(self._set_up.items()):
