@@ -160,6 +160,10 @@ def test_a_failed_hook_is_shown_by_show_said_after_the_command_and_retried(cli, 
                 cli(data, "plugins").stdout]
     assert canary_leaks(canary, data, *outputs) == []
 
+    listed = plugins_json(cli, data)["connhub-hooks-plugin"]["failed_hooks"]
+    assert [(f["instance"], f["hook"]) for f in listed] == [("first", "on_instance_saved")]
+    assert "  failed hook: on_instance_saved for first: RuntimeError" in cli(data, "plugins").stdout
+
     code, _, err = cli(data, "plugins", "retry", "first")
     assert code == 1 and "failed again: RuntimeError" in err
     (folder / "mode").write_text("")
@@ -170,6 +174,21 @@ def test_a_failed_hook_is_shown_by_show_said_after_the_command_and_retried(cli, 
     assert (code, out) == (0, "first has no failed plugin hook to retry\n")
     code, _, err = cli(data, "plugins", "retry", "nothing-like-it")
     assert code == 2
+    assert plugins_json(cli, data)["connhub-hooks-plugin"]["failed_hooks"] == []
+
+    # A deleted instance's failed hook: nowhere to show it but `connhub plugins`, retried by its id.
+    instance_id = json.loads(cli(data, "show", "first", "--json").stdout)["id"]
+    (folder / "mode").write_text("raise")
+    code, _, err = cli(data, "remove", "first")
+    assert code == 0 and f"connhub plugins retry {instance_id}" in err
+    assert cli(data, "show", "first").returncode == 2  # the delete is done
+    code, out, _ = cli(data, "plugins")
+    assert "failed hook: on_instance_deleted for first: RuntimeError" in out
+    assert f"retry: connhub plugins retry {instance_id}" in out
+    (folder / "mode").write_text("")
+    code, out, err = cli(data, "plugins", "retry", instance_id)
+    assert (code, out) == (0, "on_instance_deleted of connhub-hooks-plugin ran for first\n"), err
+    assert plugins_json(cli, data)["connhub-hooks-plugin"]["failed_hooks"] == []
 
 
 @pytest.mark.parametrize("args", [("plugins",), ("plugins", "--json")])

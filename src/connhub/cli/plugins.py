@@ -51,6 +51,9 @@ def cmd_plugins(hub, args) -> int:
         print(f"  hooks:   {hooks_text(row['hooks'])}")
         for problem in row["problems"][1:]:
             print(f"  also: {safe(problem)}")
+        for failed in row["failed_hooks"]:
+            print(f"  failed hook: {safe(failed['hook'])} for {safe(failed['instance'])}: {safe(failed['error'])}; "
+                  f"retry: connhub plugins retry {safe(failed['instance_id'])}")
     return EXIT_OK
 
 
@@ -81,6 +84,7 @@ def _retry(hub, ref: str) -> int:
             raise InstanceNotFound(ref)
         print(f"{safe(name)} has no failed plugin hook to retry")
         return EXIT_OK
+    name = record.name if record else failure.instance.get("name") or ref
     error = hub.plugin_hooks.retry(instance_id)
     if error is not None:
         print(f"{safe(failure.hook)} of {safe(failure.plugin)} failed again: {safe(error)}", file=sys.stderr)

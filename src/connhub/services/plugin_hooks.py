@@ -273,6 +273,7 @@ class PluginHooks:
     def overview(self) -> list[dict[str, Any]]:
         """Each installed plugin as `connhub plugins --json` and Settings → Plugins show it."""
         times = self.all_times()
+        failures = self.failures()
         rows = []
         for info in self._registry.plugins():
             hooks = {hook: {"calls": t.calls, "ms": round(t.ms, 3), "failures": t.failures}
@@ -280,7 +281,10 @@ class PluginHooks:
             rows.append({"name": info.name, "version": info.version, "distribution": info.name,
                          "status": info.status, "disabled": info.disabled, "types": info.types,
                          "actions": info.actions, "problems": info.problems, "hooks": hooks,
-                         "hook_ms": round(sum(h["ms"] for h in hooks.values()), 3)})
+                         "hook_ms": round(sum(h["ms"] for h in hooks.values()), 3),
+                         "failed_hooks": [{"instance_id": f.instance.get("id"), "instance": f.instance.get("name"),
+                                           "hook": f.hook, "error": f.error, "at": f.at}
+                                          for f in failures if f.plugin == info.name]})
         return rows
 
     def set_enabled(self, plugin: str, enabled: bool) -> None:
@@ -298,6 +302,16 @@ class PluginHooks:
             return HookFailure(**json.loads(raw)) if raw else None
         except (ValueError, TypeError):
             return None
+
+    def failures(self) -> list[HookFailure]:
+        """Every recorded failure, oldest first (a deleted instance's too: nowhere else to see it)."""
+        found = []
+        for raw in self._store.settings_with_prefix(FAILURE_PREFIX).values():
+            try:
+                found.append(HookFailure(**json.loads(raw)))
+            except (ValueError, TypeError):
+                continue
+        return sorted(found, key=lambda f: f.at)
 
     def retry(self, instance_id: str) -> str | None:
         """Run the failed hook again (blocking, for at most setup and the hook's timeouts): the new error or None.

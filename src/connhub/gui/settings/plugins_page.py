@@ -31,7 +31,9 @@ class PluginsPage(QGroupBox):
             self.switches[row["name"]] = switch
             layout.addWidget(switch)
             adds = ", ".join([*row["types"], *row["actions"]]) or "nothing"
-            detail = _plain(f"{row['status']} · adds {adds} · hooks: {hooks_text(row['hooks'])}")
+            failed = len(row["failed_hooks"])
+            pending = f" · {failed} failed hook{'s' if failed != 1 else ''} to retry" if failed else ""
+            detail = _plain(f"{row['status']} · adds {adds} · hooks: {hooks_text(row['hooks'])}{pending}")
             detail.setObjectName(f"pluginDetail_{row['name']}")
             detail.setContentsMargins(22, 0, 0, 4)
             layout.addWidget(detail)
