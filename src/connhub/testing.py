@@ -21,9 +21,21 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from connhub.plugins.catalog import BUILTIN_FOLDER
-from connhub.plugins.registry import ENTRY_POINT_GROUP, Registry, load_folder, load_plugin_folder
+from connhub.plugins.registry import (
+    ENTRY_POINT_GROUP,
+    Contribution,
+    PluginInfo,
+    Registry,
+    TypeEntry,
+    load_folder,
+    load_plugin_folder,
+)
+
+if TYPE_CHECKING:
+    from connhub.services.hub import Hub
 
 KEYRING_RECIPE = """\
 apt-get install -y --no-install-recommends gnome-keyring dbus
@@ -35,11 +47,12 @@ dbus-run-session -- sh -c 'echo -n test | gnome-keyring-daemon --unlock --compon
 """
 
 
-def plugin_packages(project: Path) -> tuple[str, list[Path]]:
-    """The distribution's name and the package folders its `connhub.integrations` entry points name."""
+def plugin_packages(project: Path) -> tuple[str, str, list[Path]]:
+    """The distribution's name, its version and the package folders its `connhub.integrations` entry points
+    name (from its pyproject.toml)."""
     meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     names = meta.get("entry-points", {}).get(ENTRY_POINT_GROUP, {})
-    return meta["name"], [project.joinpath(*value.split(".")) for value in names.values()]
+    return meta["name"], str(meta.get("version", "?")), [project.joinpath(*v.split(".")) for v in names.values()]
 
 
 def load_plugin(project: Path | str) -> Registry:
@@ -48,17 +61,15 @@ def load_plugin(project: Path | str) -> Registry:
     project = Path(project).resolve()
     if str(project) not in sys.path:
         sys.path.insert(0, str(project))
-    name, folders = plugin_packages(project)
+    name, version, folders = plugin_packages(project)
     builtins = [load_folder(f, "built-in", require_folder_name=True) for f in sorted(BUILTIN_FOLDER.iterdir())
                 if (f / "manifest.json").is_file()]
     loaded = [load_plugin_folder(f, f"plugin {name}") for f in folders]
-    from connhub.plugins.registry import Contribution, PluginInfo, TypeEntry
-
     return Registry(builtins + [e for e in loaded if isinstance(e, TypeEntry)],
-                    [c for c in loaded if isinstance(c, Contribution)], [PluginInfo(name, "(source)")])
+                    [c for c in loaded if isinstance(c, Contribution)], [PluginInfo(name, version)])
 
 
-def plugin_hub(registry: Registry, data_dir: Path | str):
+def plugin_hub(registry: Registry, data_dir: Path | str) -> Hub:
     """A real Hub on `data_dir` with this registry; close it (`hub.close()`) to run the plugin's teardown."""
     from connhub.services.hub import Hub
 
@@ -82,7 +93,7 @@ def canary_leaks(canary: str, data_dir: Path | str, *texts: str) -> list[str]:
 @dataclass
 class PluginHarness:
     registry: Registry
-    hub: object
+    hub: Hub
     data_dir: Path
 
 
