@@ -1,5 +1,5 @@
 """The example plugin, pip-installed, through the window: its type in the sidebar and the detail pane, its
-postgres action in the Actions tab marked with its plugin, a failed hook shown with Retry, Settings → Plugins
+postgres action in the Actions tab marked with its plugin and run from there, a failed hook shown with Retry, Settings → Plugins
 switching it off for the next start, and its instances kept as "type missing" once it is uninstalled."""
 
 # ruff: noqa: F811
@@ -22,6 +22,7 @@ from tests.gui.test_main_window import click, click_row, settle, wait_dialog
 
 # The plugin installs of tests/plugins/conftest.py, as fixtures here too (F811: pytest passes them by name).
 from tests.plugins.conftest import EXAMPLE, example_site, on_path, pip_install, pip_uninstall  # noqa: F401
+from tests.support.services import require_service
 
 PLUGIN = "connhub-plugin-example"
 
@@ -144,4 +145,22 @@ def test_uninstalled_its_instances_stay_listed_as_type_missing(qtbot, qloop, on_
     qtbot.waitUntil(lambda: "type missing" in again.detail.title.text())
     assert again.hub.instances.get(record.id).config == {"folder": str(store)}
     assert again.hub.instances.get(record.id).tags == ["kept"]
+    settle(qtbot, qloop)
+
+
+def test_its_postgres_action_runs_from_the_actions_tab(qtbot, qloop, on_path, example_site, plugin_window):
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    on_path(example_site)
+    window = plugin_window()
+    window.hub.instances.create("postgres", "pg", {"host": "127.0.0.1", "database": "test", "user": "root"})
+    window.reload()
+    click_row(qtbot, window, "pg")
+    panel = actions_panel(window)
+    qtbot.waitUntil(lambda: panel.list.count() > 0)
+    panel.select_action("database_size")
+    click(qtbot, panel.run_button)
+    qtbot.waitUntil(lambda: panel.status.text().startswith(("✔", "✖")), timeout=15_000)
+    assert panel.status.text().startswith("✔ Done in"), panel.status.text()
+    assert '"database": "test"' in panel.result_view.text.toPlainText()
+    qtbot.waitUntil(lambda: panel.history.count() == 1)  # logged like any action
     settle(qtbot, qloop)
