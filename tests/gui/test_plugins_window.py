@@ -1,6 +1,7 @@
 """The example plugin, pip-installed, through the window: its type in the sidebar and the detail pane, its
-postgres action in the Actions tab marked with its plugin and run from there, a failed hook shown with Retry, Settings → Plugins
-switching it off for the next start, and its instances kept as "type missing" once it is uninstalled."""
+postgres action in the Actions tab marked with its plugin and run from there, a failed hook shown with Retry,
+Settings → Plugins switching it off for the next start, and its instances kept as "type missing" once it is
+uninstalled."""
 
 # ruff: noqa: F811
 from __future__ import annotations
