@@ -18,6 +18,9 @@ All bytecode goes to a throwaway PYTHONPYCACHEPREFIX (never the source tree), wr
 one start of each, and the step the first start runs after its paint (the Hub, which writes the type cache).
 A last run (and one more on an empty data folder) counts keyring calls and network connections during
 start-up, lists the heavy modules already imported at the first paint, and counts the rows that paint drew.
+Then the example plugin (examples/connhub-plugin-example) is installed and the seeded start timed with it,
+alternated with the same start without it (half the runs; goal: unchanged, ≤ 1.1×), and its modules are
+counted at the first paint (none expected).
 Usage: python benchmarks/startup.py [--instances 1000] [--runs 30] [--first-runs 10]
 """
 
@@ -89,7 +92,8 @@ def spy(widget, callback):
                                 & {"sqlalchemy", "pydantic", "jsonschema", "alembic", "asyncpg", "redis", "asyncio", "qasync"}
                                 | {"connhub.cli"} & set(sys.modules)
                                 | {m for m in sys.modules if m.startswith(("keyring.backends.SecretService",
-                                                                           "connhub.integrations."))}))
+                                                                           "connhub.integrations.",
+                                                                           "connhub_kvstore", "connhub_pg_extras"))}))
         callback()
     original(widget, at_paint)
 startup.after_first_paint = spy
@@ -148,6 +152,17 @@ def count(env: dict[str, str]) -> dict:
     return json.loads(counted.stdout.strip().splitlines()[-1])
 
 
+def install_example_plugin(tmp: Path) -> Path:
+    """examples/connhub-plugin-example installed (offline, no dependencies) into a folder named as pip's are."""
+    site = tmp / "plugin" / "site-packages"
+    shutil.copytree(ROOT / "examples" / "connhub-plugin-example", tmp / "plugin" / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "tests"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--no-index", "--target", str(site), str(tmp / "plugin" / "src")], check=True, timeout=300,
+                   env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    return site
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--instances", type=int, default=1000)
@@ -197,6 +212,15 @@ def main() -> None:
             make = empty_folder(kind, overrides)
             firsts[kind] = alternate(bare_empty, app_cmd, args.first_runs, make, make)
         counts = [count(warm), count(empty_folder("counted", {})(0))]
+        # The same start with the example plugin installed (its type cache warmed the same way): start-up still
+        # imports none of its code.
+        site = install_example_plugin(tmp)
+        plugged = {**warm, "PYTHONPATH": os.pathsep.join([str(site), warm["PYTHONPATH"]])}
+        first_paint(app_cmd, plugged)
+        subprocess.run([sys.executable, "-c", WARM_UP], env=plugged, check=True, timeout=120)
+        plugin_runs = max(5, args.runs // 2)
+        plugin_bare, plugin_app = alternate(app_cmd, app_cmd, plugin_runs, lambda _i: warm, lambda _i: plugged)
+        plugin_count = count(plugged)
     b, a = statistics.median(bare), statistics.median(app)
     if not args.no_header:
         header()
@@ -217,6 +241,13 @@ def main() -> None:
         f"{calls} / {len(inet)}", None, "0 / 0", calls == 0 and not inet)
     row("heavy modules imported before the first paint (both starts)", "—", ", ".join(heavy) or "none", None,
         "none", not heavy)
+    pb, pa = statistics.median(plugin_bare), statistics.median(plugin_app)
+    row(f"cold start to first paint with the example plugin installed vs without it (baseline: connhub), "
+        f"{args.instances} instances (median of {plugin_runs})", seconds(pb), seconds(pa), pa / pb, "≤ 1.1×",
+        pa / pb <= 1.1)
+    plugin_code = [m for m in plugin_count["heavy"] or [] if m.startswith(("connhub_kvstore", "connhub_pg_extras"))]
+    row("plugin modules imported before the first paint, example plugin installed", "—",
+        ", ".join(plugin_code) or "0", None, "0", not plugin_code)
     # What the timed paint shows: a list laid out in batches once painted none of its 1,000 rows at first.
     row("rows of the list drawn in that first paint", "—", str(counts[0]["rows_drawn"]), None,
         "those in view (≥ 10)", counts[0]["rows_drawn"] >= 10)

@@ -117,7 +117,8 @@ def test_duplicate_types_disable_the_second(tmp_path):
     assert registry.get("dup").name == "First" and registry.get("dup").ok
     shadow = registry.get("dup (plugin connhub-dup)")
     assert not shadow.ok and shadow.source == "plugin connhub-dup"
-    assert shadow.error == "type 'dup' is already provided by built-in: give this plugin's type another name"
+    assert shadow.error == ("type 'dup' is already provided by built-in, so plugin connhub-dup cannot add it: "
+                            "give this plugin's type another name")
     assert [e.type for e in registry.working()] == ["dup"]
 
 

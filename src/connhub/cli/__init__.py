@@ -4,9 +4,9 @@ Exit codes: 0 success, 1 a test failed (or an operation was refused), 2 a usage 
 Secrets are never taken from arguments: a hidden prompt, `--secret-stdin FIELD` or `--secret-env FIELD=VAR`.
 
 One module per group of commands (cli/instances.py, probing.py, types.py, config.py, workspaces.py,
-monitor.py, transfer.py, actions.py, oauth.py), each with `add_parsers(sub)` and its `cmd_*` functions. Those
-modules import only the standard library at the top, so building the parser stays light; what a command
-needs (the Hub, SQLAlchemy, a driver) is imported when it runs.
+monitor.py, transfer.py, actions.py, oauth.py, plugins.py), each with `add_parsers(sub)` and its `cmd_*`
+functions. Those modules import only the standard library at the top, so building the parser stays light; what
+a command needs (the Hub, SQLAlchemy, a driver) is imported when it runs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "MASK", "UsageErr
 
 #: The command modules, in the order their commands are listed by `connhub --help`.
 GROUPS = ("instances", "probing", "types", "config", "workspaces", "monitor", "transfer", "actions", "webhooks",
-          "workflows", "oauth", "completion")
+          "workflows", "oauth", "plugins", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,10 +66,11 @@ COMMANDS = {
     "signin": _lazy("oauth", "cmd_signin"),
     "webhooks": _lazy("webhooks", "cmd_webhooks"),
     "completion": _lazy("completion", "cmd_completion"),
+    "plugins": _lazy("plugins", "cmd_plugins"), "new-plugin": _lazy("plugins", "cmd_new_plugin"),
 }
 
 #: Commands that need no Hub at all (they are handed None).
-WITHOUT_HUB = {"manifest-schema", "new-type", "completion"}
+WITHOUT_HUB = {"manifest-schema", "new-type", "completion", "new-plugin"}
 
 #: Commands that read or write instances settle first what a killed connhub left behind (services/reconcile.py).
 RECONCILING = {"list", "show", "add", "remove", "test", "run"}
@@ -152,11 +153,21 @@ def _run(args) -> int:
         print(f"connhub: {safe(exc)}", file=sys.stderr)
         return EXIT_FAILED
     finally:
-        hub.close()
+        hub.close()  # waits for the plugin hooks this command scheduled (each bounded by its timeout)
+        _report_hooks(hub)
         for handler in [h for h in logger.handlers if h not in handlers]:  # this run's log file, closed
             logger.removeHandler(handler)
             handler.close()
         logger.setLevel(level)
+
+
+def _report_hooks(hub) -> None:
+    """A plugin hook that failed after this command's save: said, never the command's failure (the change is
+    committed; docs/PLUGINS.md)."""
+    hooks = hub.__dict__.get("plugin_hooks")
+    for failure in hooks.failed if hooks is not None else []:
+        print(f"connhub: warning: {safe(failure.text)}; the change is saved. Retry with `connhub plugins retry "
+              f"{safe(failure.instance['id'])}`", file=sys.stderr)
 
 
 def _reconcile(hub) -> None:

@@ -77,13 +77,15 @@ def cmd_actions(hub, args) -> int:
     if args.json:
         print(_dumps({"type": entry.type, "actions": [
             {"name": a.name, "title": a.title, "description": a.description, "effect": a.effect,
-             "params": _param_rows(a), "result": a.result} for a in actions],
+             "params": _param_rows(a), "result": a.result, "source": entry.action_source(a.name)}
+            for a in actions],
             "off": problems}, indent=2))
         return EXIT_OK
     if not actions and not problems:
         print(f"{entry.name} has no actions yet.")
     for action in actions:
-        print(f"{action.name:<18} {EFFECT_MARKS[action.effect]:<11} {_safe(action.title)}")
+        source = f"  (from {_safe(entry.action_source(action.name))})" if action.name in entry.contributions else ""
+        print(f"{action.name:<18} {EFFECT_MARKS[action.effect]:<11} {_safe(action.title)}{source}")
         for row in _param_rows(action):
             need = "required" if row["required"] else f"default {row['default']!r}" if row["default"] is not None \
                 else "optional"

@@ -115,18 +115,36 @@ def cmd_show(hub, args) -> int:
             raise UsageError(str(exc)) from None
         return EXIT_OK
     data = _record_dict(record)
+    data["type_status"] = type_status(hub.registry, record.type)
+    failure = hub.plugin_hooks.failure(record.id)
+    data["plugin_hook_failure"] = None if failure is None else {
+        "hook": failure.hook, "plugin": failure.plugin, "error": failure.error, "at": failure.at}
     if args.json:
         print(json.dumps(data, indent=2))
         return EXIT_OK
     for key in ("name", "type", "summary", "status", "last_message"):
         if data[key]:
             print(f"{key:<13} {safe(data[key])}")
+    if data["type_status"] != "ok":
+        print(f"{'type status':<13} {safe(data['type_status'])}")
     from connhub.cli.monitor import monitor_text
 
     print(f"{'monitoring':<13} {monitor_text(record)}")
+    from connhub.cli.plugins import failure_line
+
+    if failure is not None:
+        print(f"{'plugin hook':<13} {failure_line(failure, record.name)}")
     for key, value in sorted(data["config"].items()):
         print(f"  {safe(key):<20} {safe(value)}")
     return EXIT_OK
+
+
+def type_status(registry, type_name: str) -> str:
+    """ok, or why the instance's type cannot be used: its data is kept either way (docs/PLUGINS.md)."""
+    if type_name not in registry:
+        return "type missing: its plugin is not installed (the instance and its secrets are kept)"
+    entry = registry.get(type_name)
+    return "ok" if entry.ok else f"type disabled: {entry.error}"
 
 
 def cmd_add(hub, args) -> int:

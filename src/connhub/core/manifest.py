@@ -771,6 +771,8 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     manifest_version: Literal[1] = Field(description="Format version of this file; this connhub reads 1.")
+    api_version: str | None = Field(None, description="A plugin's: the connhub plugin API it is built for, "
+                                     "`major.minor` (e.g. `1.0`, docs/PLUGINS.md); a different major disables it.")
     type: str = Field(description="Unique id: lowercase letters, digits and `_`, starting with a letter. "
                                   "Built-ins live in a folder of the same name.")
     name: str = Field(min_length=1, description="Display name, e.g. `PostgreSQL`.")
@@ -905,6 +907,34 @@ class Manifest(BaseModel):
             for problem in oauth2_problems(self.oauth2, self.credentials, has_test=self.test is not None):
                 raise ValueError(problem)
         return self
+
+
+class Extension(BaseModel):
+    """A plugin's additions to a type it does not own (docs/PLUGINS.md): actions in the same format as a type's,
+    run by the plugin's own code (`entrypoint`, a class built with the extended type's Integration)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    manifest_version: Literal[1] = Field(description="Format version of this file; this connhub reads 1.")
+    api_version: str | None = Field(None, description="The connhub plugin API the plugin is built for.")
+    extends: str = Field(description="The type the actions are added to, e.g. `postgres`.")
+    entrypoint: str | None = Field(None, description="`module:Class` running the coded actions; built with the "
+                                   "extended type's Integration object.")
+    actions: list[Any] = Field(min_length=1, description="Actions, as in a type's manifest.")
+
+    @field_validator("extends")
+    @classmethod
+    def _extends_a_type(cls, value: str) -> str:
+        if not TYPE_PATTERN.fullmatch(value):
+            raise ValueError(f"extends {value!r} must name a type: lowercase letters, digits and '_'")
+        return value
+
+    @field_validator("entrypoint")
+    @classmethod
+    def _entrypoint_shape(cls, value: str | None) -> str | None:
+        if value is not None and not ENTRYPOINT_PATTERN.fullmatch(value):
+            raise ValueError(f"entrypoint {value!r} must look like 'package.module:ClassName'")
+        return value
 
 
 _ACTIONS_NOT_A_LIST = "actions must be a list of action objects: [{\"name\": …, \"title\": …, …}]"

@@ -187,3 +187,33 @@ def write_listing(cache_file: Path, registry: Registry, builtin_folder: Path = B
         os.replace(tmp, cache_file)
     except OSError:
         pass
+
+
+#: In the data folder: the plugins the user switched off (Settings → Plugins, `connhub plugins disable`). A file
+#: and not a database row: discovery reads it before (and without) the database.
+PLUGINS_FILE = "plugins.json"
+
+
+def disabled_plugins(data_dir: Path) -> set[str]:
+    """The distributions switched off; an unreadable file switches none off."""
+    try:
+        raw = json.loads((data_dir / PLUGINS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    disabled = raw.get("disabled") if isinstance(raw, dict) else None
+    return {name for name in disabled if isinstance(name, str)} if isinstance(disabled, list) else set()
+
+
+def set_plugin_enabled(data_dir: Path, name: str, enabled: bool, cache_file: Path | None = None) -> None:
+    """Kept for the next discovery; the type listing cached for the first paint is dropped (it would show the
+    plugin's types as they were)."""
+    disabled = disabled_plugins(data_dir)
+    disabled = disabled - {name} if enabled else disabled | {name}
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tmp = data_dir / f".{PLUGINS_FILE}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps({"disabled": sorted(disabled)}, indent=2) + "\n")
+    os.replace(tmp, data_dir / PLUGINS_FILE)
+    if cache_file is not None:
+        cache_file.unlink(missing_ok=True)

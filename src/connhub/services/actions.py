@@ -49,6 +49,11 @@ class Actions:
         """The type's working actions, in manifest order."""
         return list(self._types.usable(type_name).manifest.actions)
 
+    def contributed(self, type_name: str) -> dict[str, str]:
+        """The type's actions a plugin added (docs/PLUGINS.md), name → that plugin's source."""
+        entry = self._types.usable(type_name)
+        return {name: c.source for name, c in entry.contributions.items()}
+
     def problems(self, type_name: str) -> dict[str, str]:
         """Actions the type declares but that are off, with the fix-it message of each."""
         return dict(self._types.usable(type_name).manifest.action_problems)
@@ -107,7 +112,7 @@ async def execute(entry: TypeEntry, action: ActionSpec, params: dict[str, Any], 
     secret_values = [str(v) for v in secrets.values() if v not in (None, "")]
     ctx = ActionContext(timeout, on_progress, _ScrubbingLog(secret_values))
     outcome = await run_bounded(entry, config, secrets, timeout,
-                                lambda integration, resolved, given, ctx: _call(integration, action, params,
+                                lambda integration, resolved, given, ctx: _call(entry, integration, action, params,
                                                                                 resolved, given, ctx), ctx)
     masked = scrub(mask_params(action, params), secret_values)  # a password typed into a plain param, too
     if outcome.error is not None:
@@ -143,8 +148,10 @@ def _finish(action: ActionSpec, masked: dict[str, Any], value: Any, elapsed_ms: 
                      result_size=preview.size, preview=preview.text, truncated=preview.truncated, result=result)
 
 
-async def _call(integration: Any, action: ActionSpec, params: dict[str, Any], config: dict[str, Any],
-                secrets: dict[str, Any], ctx: ActionContext) -> Any:
+async def _call(entry: TypeEntry, integration: Any, action: ActionSpec, params: dict[str, Any],
+                config: dict[str, Any], secrets: dict[str, Any], ctx: ActionContext) -> Any:
+    if (contribution := entry.contributions.get(action.name)) is not None and action.http is None:
+        integration = contribution.code(integration)  # a plugin's action on this type runs the plugin's code
     if action.http is not None:
         runner = getattr(integration, "run_http_action", None)
         if runner is None:
@@ -153,7 +160,7 @@ async def _call(integration: Any, action: ActionSpec, params: dict[str, Any], co
         return await runner(action, params, config, secrets, ctx)
     method = getattr(integration, action.method_name or action.name, None)
     if method is None or not inspect.iscoroutinefunction(method):
-        raise ConfigError(f"the code of {integration.manifest.type} has no async method "
+        raise ConfigError(f"the code of {entry.action_source(action.name)} has no async method "
                           f"{action.method_name or action.name!r} for action {action.name!r}")
     return await method(params, config, secrets, ctx)
 

@@ -83,11 +83,11 @@ class FirstPaint:
         vault = vault or KeyringVault()  # imports keyring only when first asked
 
         def build(first: FirstPaint) -> Hub:
-            from connhub.plugins.catalog import write_listing
+            from connhub.plugins.catalog import disabled_plugins, write_listing
             from connhub.plugins.registry import Registry
             from connhub.services.hub import Hub
 
-            registry = Registry.discover()
+            registry = Registry.discover(disabled=disabled_plugins(data_dir))
             if not listing.validated:
                 write_listing(data_dir / CACHE_NAME, registry)
             hub = Hub(data_dir=data_dir, db_url=db_url, registry=registry, vault=first.vault,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from connhub.services.credentials import Credentials
     from connhub.services.instances import Instances
     from connhub.services.oauth import OAuth
+    from connhub.services.plugin_hooks import PluginHooks
     from connhub.services.prober import Prober
     from connhub.services.secrets import Secrets, Vault
     from connhub.services.settings import Settings
@@ -58,9 +59,10 @@ class _Wired(Generic[T]):
 
 
 def _registry(hub: Hub) -> Registry:
+    from connhub.plugins.catalog import disabled_plugins
     from connhub.plugins.registry import Registry
 
-    return Registry.discover()
+    return Registry.discover(disabled=disabled_plugins(hub.data_dir))
 
 
 def _store(hub: Hub) -> InstanceStore:
@@ -106,7 +108,7 @@ def _app_config(hub: Hub) -> AppConfig:
 def _instances(hub: Hub) -> Instances:
     from connhub.services.instances import Instances
 
-    return Instances(hub.store, hub.types, hub.secrets, hub._workspace)
+    return Instances(hub.store, hub.types, hub.secrets, hub._workspace, listener=hub.plugin_hooks)
 
 
 def _oauth(hub: Hub) -> OAuth:
@@ -124,7 +126,8 @@ def _credentials(hub: Hub) -> Credentials:
 def _prober(hub: Hub) -> Prober:
     from connhub.services.prober import Prober
 
-    return Prober(hub.types, hub.credentials, hub.secrets, hub.settings, hub.store, hub.oauth)
+    return Prober(hub.types, hub.credentials, hub.secrets, hub.settings, hub.store, hub.oauth,
+                  listener=hub.plugin_hooks)
 
 
 def _actions(hub: Hub) -> Actions:
@@ -132,6 +135,12 @@ def _actions(hub: Hub) -> Actions:
     from connhub.storage.runs import ActionLog
 
     return Actions(hub.types, hub.credentials, ActionLog(hub.store.engine), hub.settings)
+
+
+def _plugin_hooks(hub: Hub) -> PluginHooks:
+    from connhub.services.plugin_hooks import PluginHooks
+
+    return PluginHooks(hub.registry, hub.store, hub.data_dir)
 
 
 def _transfer(hub: Hub) -> Transfer:
@@ -170,6 +179,7 @@ class Hub:
     actions = _Wired(_actions)
     webhooks = _Wired(_webhooks)
     workflows = _Wired(_workflows)
+    plugin_hooks = _Wired(_plugin_hooks)
 
     def __init__(self, data_dir: Path | None = None, db_url: str | None = None, registry: Registry | None = None,
                  vault: Vault | None = None, workspace: str = DEFAULT_WORKSPACE):
@@ -183,5 +193,7 @@ class Hub:
             self.__dict__["vault"] = vault
 
     def close(self) -> None:
+        if "plugin_hooks" in self.__dict__:  # hooks still running finish (bounded), then teardown()
+            self.plugin_hooks.close()
         if "store" in self.__dict__:
             self.store.engine.dispose()

@@ -24,6 +24,7 @@ from connhub.core.records import (
 )
 
 if TYPE_CHECKING:
+    from connhub.services.plugin_hooks import PluginHooks
     from connhub.services.secrets import Secrets
     from connhub.services.types import Types
     from connhub.storage.repository import InstanceStore
@@ -32,11 +33,18 @@ log = logging.getLogger("connhub")
 
 
 class Instances:
-    def __init__(self, store: InstanceStore, types: Types, secrets: Secrets, workspace: str = DEFAULT_WORKSPACE):
+    def __init__(self, store: InstanceStore, types: Types, secrets: Secrets, workspace: str = DEFAULT_WORKSPACE,
+                 listener: PluginHooks | None = None):
         self._store = store
         self._types = types
         self._secrets = secrets
         self.workspace = workspace
+        self._listener = listener  # told after each committed save or delete (services/plugin_hooks.py)
+
+    def _saved(self, record: InstanceRecord, change: str) -> InstanceRecord:
+        if self._listener is not None:
+            self._listener.instance_saved(record, change)
+        return record
 
     # --- reading --------------------------------------------------------------------------------------
 
@@ -113,6 +121,7 @@ class Instances:
         self._secrets.create(record, split.secrets, lambda: self._store.add(record))
         log.info("created instance %s (%s)%s", record.id, type_name,
                  ", secrets asked every time" if secret_mode == "session" else "")
+        self._saved(record, "created")
         return record
 
     def check(self, type_name: str, name: str, values: dict[str, Any], *, tags: Iterable[str] | None = None,
@@ -185,7 +194,7 @@ class Instances:
 
         updated = self._secrets.change(record, new_mode, split.secrets, kept, write_row)
         log.info("updated instance %s", updated.id)
-        return updated
+        return self._saved(updated, "updated")
 
     def rename(self, instance_id: str, name: str) -> InstanceRecord:
         """A new name only: no secret is read or written."""
@@ -193,14 +202,14 @@ class Instances:
         record.name = clean_name(name)
         if self._store.name_taken(record.name, record.workspace, except_id=record.id):
             raise NameTaken(record.name, record.workspace)
-        return self._store.update(record)
+        return self._saved(self._store.update(record), "updated")
 
     def set_environment(self, instance_id: str, environment: str | None) -> InstanceRecord:
         """dev / staging / prod, or none: organisation only, no secret is touched."""
         check_choice("environment", environment or None, ENVIRONMENTS)
         record = self._store.get(instance_id)
         record.environment = environment or None
-        return self._store.update(record)
+        return self._saved(self._store.update(record), "updated")
 
     def duplicate(self, instance_id: str, name: str | None = None) -> InstanceRecord:
         """A copy with its secrets; an "ask every time" copy knows what this session knows and asks the rest."""
@@ -215,12 +224,14 @@ class Instances:
                               events=None if source.events is None else [dict(e) for e in source.events])
         self._secrets.create(copy, secrets, lambda: self._store.add(copy))
         log.info("duplicated instance %s as %s", source.id, copy.id)
-        return copy
+        return self._saved(copy, "created")
 
     def delete(self, instance_id: str) -> None:
         record = self._store.get(instance_id)
         self._secrets.delete(record, lambda: self._store.delete(record.id))
         log.info("deleted instance %s", record.id)
+        if self._listener is not None:
+            self._listener.instance_deleted(record)
 
     def set_monitoring(self, instance_id: str, enabled: bool, interval_min: int | None = None) -> InstanceRecord:
         """Turn health monitoring on or off (every `interval_min` minutes, 1..1440). Turning it on makes the

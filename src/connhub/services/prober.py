@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from connhub.services.oauth import OAuth
+    from connhub.services.plugin_hooks import PluginHooks
     from connhub.services.secrets import Secrets
     from connhub.services.settings import Settings
     from connhub.services.types import Types
@@ -35,13 +36,14 @@ log = logging.getLogger("connhub")
 
 class Prober:
     def __init__(self, types: Types, credentials: Credentials, secrets: Secrets, settings: Settings,
-                 store: InstanceStore, oauth: OAuth):
+                 store: InstanceStore, oauth: OAuth, listener: PluginHooks | None = None):
         self._types = types
         self._credentials = credentials
         self._secrets = secrets
         self._settings = settings
         self._store = store
         self._oauth = oauth
+        self._listener = listener  # told after each recorded test (services/plugin_hooks.py)
 
     async def test_values(self, type_name: str, values: dict[str, Any], timeout: float | None = None,
                           on_stage: Callable[[str], None] | None = None,
@@ -84,7 +86,9 @@ class Prober:
                 timeout = await loop.run_in_executor(None, lambda: self._settings.default_timeout)
             result = await (runner or run_test)(self._types.entry(record.type), config, secrets, timeout, on_stage)
         if save:
-            await loop.run_in_executor(None, self.record, record.id, result)
+            saved = await loop.run_in_executor(None, self.record, record.id, result)
+            if self._listener is not None:
+                self._listener.test_finished(saved, result)
         return result
 
     async def test_many(self, records: Iterable[InstanceRecord], **options: Any) -> list[TestResult]:

@@ -56,7 +56,7 @@ class Types:
     def usable(self, type_name: str) -> TypeEntry:
         """The entry of a working type; TypeDisabled (with its fix-it message) for a broken one."""
         entry = self.registry.get(type_name)
-        if entry.manifest is None:
+        if entry.manifest is None or entry.disabled:
             raise TypeDisabled(entry)
         return entry
 

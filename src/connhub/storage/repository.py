@@ -233,6 +233,16 @@ class InstanceStore:
             session.merge(SettingRow(key=key, value=value))
             session.commit()
 
+    def settings_with_prefix(self, prefix: str) -> dict[str, str]:
+        with self._session() as session:
+            rows = session.scalars(select(SettingRow).where(SettingRow.key.startswith(prefix, autoescape=True)))
+            return {row.key: row.value for row in rows}
+
+    def delete_setting(self, key: str) -> None:
+        with self._session() as session:
+            session.execute(delete(SettingRow).where(SettingRow.key == key))
+            session.commit()
+
     # --- the keyring journal: secrets being written or removed (see services/reconcile.py) ------------
 
     def journal_put(self, instance_id: str, entry: dict[str, Any]) -> None:

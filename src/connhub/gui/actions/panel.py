@@ -123,6 +123,7 @@ class ActionsPanel(QWidget):
         self._service = actions
         self._record: InstanceRecord | None = None
         self._actions: list[ActionSpec] = []
+        self._sources: dict[str, str] = {}  # action name → the plugin that added it
         self._action: ActionSpec | None = None
         self._forms: dict[str, ParamsForm] = {}
         self._runs: list[ActionRun] = []
@@ -287,22 +288,24 @@ class ActionsPanel(QWidget):
     async def _load_record(self, record: InstanceRecord) -> None:
         service = self._service
         try:
-            actions = await background(lambda: service().of_type(record.type))
+            actions, sources = await background(lambda: (service().of_type(record.type),
+                                                          service().contributed(record.type)))
         except Exception as exc:  # noqa: BLE001 - a disabled or missing type: say so in the tab
-            actions = []
+            actions, sources = [], {}
             note = f"The actions of {record.type} are not available: {exc}"
         else:
             note = "" if actions else "This type has no actions."
         if self._record is None or self._record.id != record.id:
             return
-        self._actions = actions
+        self._actions, self._sources = actions, sources
         self.empty.setText(note)
         self.empty.setVisible(bool(note))
         self.splitter.setVisible(not note)
         for action in actions:
             item = QListWidgetItem(effect_icon(action.effect), action.title or action.name)
             item.setData(Qt.ItemDataRole.UserRole, action.name)
-            item.setToolTip(f"{action.name} — {EFFECTS.get(action.effect, action.effect)}")
+            source = f" — from {sources[action.name]}" if action.name in sources else ""
+            item.setToolTip(f"{action.name} — {EFFECTS.get(action.effect, action.effect)}{source}")
             self.list.addItem(item)
         if actions:
             self.list.setCurrentRow(0)
@@ -320,8 +323,9 @@ class ActionsPanel(QWidget):
             return
         action = self._action = self._actions[row]
         self.title.setText(f"{action.title or action.name}  ·  {EFFECTS.get(action.effect, action.effect)}")
-        self.description.setText(action.description or "")
-        self.description.setVisible(bool(action.description))
+        source = self._sources.get(action.name)  # a plugin's action on this type says whose it is
+        self.description.setText("\n\n".join(filter(None, [action.description, source and f"From {source}."])))
+        self.description.setVisible(bool(action.description or source))
         form = self._forms.get(action.name)
         if form is None:
             form = self._forms[action.name] = ParamsForm.for_action(action)

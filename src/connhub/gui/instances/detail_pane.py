@@ -153,7 +153,8 @@ class DetailPane(QStackedWidget):
         self.setCurrentIndex(1)
         entry = self.registry.get(record.type) if record.type in self.registry else None
         self.icon.setPixmap(type_icon(self.registry, record.type).pixmap(36, 36))
-        type_name = entry.name if entry else record.type
+        type_name = (entry.name if entry else f"{record.type} · type missing: its plugin is not installed (the "
+                     "connection is kept)")
         self.title.setText(f"<span style='font-size: 15pt; font-weight: 600'>{_escape(record.name)}</span>"
                            f"<br>{_escape(type_name)}")
         self.summary.setText(record.summary or "—")

@@ -194,10 +194,12 @@ class InstanceActions:
 
         w = self.window
         hub = w.hub
-        timeout, app_settings, concurrency = await background(
-            lambda: (hub.settings.default_timeout, hub.app_config.all(), hub.settings.concurrency))
+        timeout, app_settings, concurrency, plugins = await background(
+            lambda: (hub.settings.default_timeout, hub.app_config.all(), hub.settings.concurrency,
+                     hub.plugin_hooks.overview()))
         dialog = SettingsDialog(timeout, str(hub.data_dir), w.vault_status, w, hub=hub,
-                                app_types=hub.app_config.types(), app_settings=app_settings, concurrency=concurrency)
+                                app_types=hub.app_config.types(), app_settings=app_settings, concurrency=concurrency,
+                                plugins=plugins)
         async with w._dialog(dialog) as code:
             pass
         if code == SettingsDialog.DialogCode.Accepted:

@@ -135,6 +135,9 @@ def build_detail(w: MainWindow):
     from connhub.gui.events.view import WebhooksView
 
     pane.add_tab(WebhooksView(lambda: w.hub.webhooks, w.hub.registry), "Webhooks")  # types that sign webhooks
+    from connhub.gui.instances.plugin_hook import PluginHookFact
+
+    pane.add_fact("Plugin", PluginHookFact(lambda: w.hub.plugin_hooks))  # a failed hook, and Retry
     w._detail = pane
     detail_after_list_in_tab_order(w)
     return pane

@@ -94,7 +94,7 @@ class AppSection:
 class SettingsDialog(QDialog):
     def __init__(self, timeout: float, data_dir: str, vault: VaultStatus | None, parent=None, *, hub=None,
                  app_types: list[TypeEntry] = (), app_settings: dict[str, AppSettings] | None = None,
-                 concurrency: int | None = None):
+                 concurrency: int | None = None, plugins: list[dict[str, Any]] | None = None):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -143,6 +143,12 @@ class SettingsDialog(QDialog):
 
         layout = QVBoxLayout(self)
         layout.addLayout(general)
+        self.plugins = None
+        if plugins is not None:
+            from connhub.gui.settings.plugins_page import PluginsPage
+
+            self.plugins = PluginsPage(plugins)
+            layout.addWidget(self.plugins)
         if app_types:
             layout.addSpacing(8)
             layout.addWidget(self._build_app_sections(list(app_types), app_settings or {}), 1)
@@ -243,11 +249,14 @@ class SettingsDialog(QDialog):
         done: list[str] = []
         timeout = self.timeout.value()
         concurrency = self.concurrency.value() if self.concurrency is not None else None
+        switched = self.plugins.changes() if self.plugins is not None else {}
 
         def write() -> None:  # on the worker thread
             self.hub.settings.set_default_timeout(timeout)
             if concurrency is not None:
                 self.hub.settings.set_concurrency(concurrency)
+            for plugin, enabled in switched.items():
+                self.hub.plugin_hooks.set_enabled(plugin, enabled)
             for type_name, (values, unset) in changes.items():
                 self.hub.app_config.save(type_name, values, unset)
                 done.append(type_name)
