@@ -50,11 +50,14 @@ class PluginHookFact(QWidget):
             self.parentWidget().setVisible(visible)
 
     def show_record(self, record: InstanceRecord | None) -> None:
-        self._record = record
+        """Asks the hook service again only for another connection or a new save of it: the pane is shown
+        again every few seconds as the test ages tick, which must not cost a database read each time."""
+        shown, self._record = self._record, record
         if record is None:
             self._row_visible(False)
             return
-        spawn(self.refresh())
+        if shown is None or shown.id != record.id or shown.updated_at != record.updated_at:
+            spawn(self.refresh())
 
     def _refresh_if_shown(self, instance_id: str) -> None:
         if self._record is not None and self._record.id == instance_id:
