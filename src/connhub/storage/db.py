@@ -26,7 +26,9 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # A catalog server that is down is said within seconds, not the OS's TCP timeout (minutes).
+        engine = create_engine(url, pool_pre_ping=True,
+                               connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
     upgrade(engine)
     return engine
 
