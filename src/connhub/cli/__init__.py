@@ -24,7 +24,7 @@ __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "MASK", "UsageErr
 
 #: The command modules, in the order their commands are listed by `connhub --help`.
 GROUPS = ("instances", "probing", "types", "config", "workspaces", "monitor", "transfer", "actions", "webhooks",
-          "workflows", "oauth", "completion")
+          "workflows", "oauth", "team", "secrets", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +65,7 @@ COMMANDS = {
     "workflow": _lazy("workflows", "cmd_workflow"),
     "signin": _lazy("oauth", "cmd_signin"),
     "webhooks": _lazy("webhooks", "cmd_webhooks"),
+    "team": _lazy("team", "cmd_team"), "secret": _lazy("secrets", "cmd_secret"),
     "completion": _lazy("completion", "cmd_completion"),
 }
 
@@ -72,7 +73,7 @@ COMMANDS = {
 WITHOUT_HUB = {"manifest-schema", "new-type", "completion"}
 
 #: Commands that read or write instances settle first what a killed connhub left behind (services/reconcile.py).
-RECONCILING = {"list", "show", "add", "remove", "test", "run"}
+RECONCILING = {"list", "show", "add", "remove", "test", "run", "secret"}
 
 
 def main(argv: list[str] | None = None) -> int:

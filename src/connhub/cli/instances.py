@@ -35,6 +35,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--secret-env", action="append", default=[], metavar="FIELD=VAR",
                    help="read this secret field from an environment variable")
     p.add_argument("--no-prompt", action="store_true", help="never prompt for secrets")
+    p.add_argument("--secret-scope", choices=("personal", "shared"), default="personal",
+                   help="personal: each user's own keyring (default); shared: the team's OpenBao (team mode)")
     p.add_argument("--tag", dest="tags", action="append", default=[])
     p.add_argument("--env", dest="environment", choices=("dev", "staging", "prod"),
                    help="the environment it belongs to (prod ones are marked and confirmed in the window)")
@@ -114,10 +116,11 @@ def cmd_show(hub, args) -> int:
             raise UsageError(str(exc)) from None
         return EXIT_OK
     data = _record_dict(record)
+    data["secret_scope"] = "shared" if record.secret_mode == "shared" else "personal"
     if args.json:
         print(json.dumps(data, indent=2))
         return EXIT_OK
-    for key in ("name", "type", "summary", "status", "last_message"):
+    for key in ("name", "type", "summary", "status", "secret_scope", "last_message"):
         if data[key]:
             print(f"{key:<13} {safe(data[key])}")
     from connhub.cli.monitor import monitor_text
@@ -170,7 +173,8 @@ def cmd_add(hub, args) -> int:
                 if typed:
                     values[key] = typed
     record = hub.instances.create(args.type, args.name, values, tags=_tags(args.tags),
-                                  environment=args.environment, pending_secrets=later)
+                                  environment=args.environment, pending_secrets=later,
+                                  secret_mode="shared" if args.secret_scope == "shared" else "keyring")
     print(f"Saved {safe(record.name)} ({safe(record.type)}) {safe(record.summary)}")
     if later and not set(record.secret_fields) & later:
         print(f"Sign it in with: connhub signin {safe(repr(record.name))}")

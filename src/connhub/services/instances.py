@@ -187,6 +187,24 @@ class Instances:
         log.info("updated instance %s", updated.id)
         return updated
 
+    def rotate(self, instance_id: str, secrets: dict[str, str]) -> int | None:
+        """New values for an instance's secrets, its settings unchanged (`connhub secret rotate`): the OpenBao
+        version of a shared one, None for a personal one (set in this user's keyring)."""
+        record = self._store.get(instance_id)
+        if not secrets or any(not isinstance(v, str) or not v for v in secrets.values()):
+            raise InvalidValues({key: "Enter a value" for key, v in secrets.items() if not v} or {"secret": "none"})
+        added = set(secrets) - set(record.secret_fields)
+
+        def write_row() -> InstanceRecord:
+            if not added:
+                return record
+            record.secret_fields = sorted({*record.secret_fields, *added})
+            return self._store.update(record)
+
+        version = self._secrets.rotate(record, secrets, write_row)
+        log.info("rotated secrets of instance %s", record.id)
+        return version
+
     def rename(self, instance_id: str, name: str) -> InstanceRecord:
         """A new name only: no secret is read or written."""
         record = self._store.get(instance_id)

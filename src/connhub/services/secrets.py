@@ -172,13 +172,16 @@ class Secrets:
         """A type's app-level (`cfg:`) secrets, journalled like an instance's."""
         return self._write(app_owner(type_name), put, drop, write_row)
 
-    def rotate(self, record: InstanceRecord, put: Mapping[str, str]) -> None:
-        """New values for saved secrets, the row unchanged: a shared secret gets a new OpenBao version that every
-        member reads from their next test; a personal one is set in this user's own keyring."""
+    def rotate(self, record: InstanceRecord, put: Mapping[str, str], write_row: Callable[[], T]) -> int | None:
+        """New values for secrets: a shared secret gets a new OpenBao version that every member reads from their
+        next test (returned); a personal one is set in this user's own keyring."""
         if record.secret_mode == SESSION:
             self.remember(record.id, put)
-            return
-        self._write(record.id, put, (), lambda: None, self.vault_for(record.secret_mode))
+            write_row()
+            return None
+        vault = self.vault_for(record.secret_mode)
+        self._write(record.id, put, (), write_row, vault)
+        return vault.version(record.id) if hasattr(vault, "version") else None
 
     def _write(self, owner: str, put: Mapping[str, str], drop: Iterable[str], commit: Callable[[], T],
                vault: Vault | None = None) -> T:
