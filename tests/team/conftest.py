@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.gui.conftest import builtin_types, make_window  # noqa: F401 (the window tests' fixtures)
 from tests.support.openbao import create_database, drop_database, start_bao
 from tests.support.services import require_binary, require_service
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from connhub.services.types import Types
     from connhub.services.webhooks import Webhooks
     from connhub.services.workflows import Workflows
+    from connhub.storage.change_feed import ChangeFeed
     from connhub.storage.repository import InstanceStore
 
 T = TypeVar("T")
@@ -165,6 +166,12 @@ def _shared(hub: Hub) -> Vault:
     return shared_store(hub.team_config, hub.vault, hub.store)
 
 
+def _changes(hub: Hub) -> ChangeFeed:
+    from connhub.storage.change_feed import feed_for
+
+    return feed_for(hub.store.engine)
+
+
 def _workflows(hub: Hub) -> Workflows:
     from connhub.services.workflows import Workflows
     from connhub.storage.workflows import WorkflowStore
@@ -189,6 +196,7 @@ class Hub:
     webhooks = _Wired(_webhooks)
     workflows = _Wired(_workflows)
     team = _Wired(_team)
+    changes = _Wired(_changes)  # the catalog's change feed (live refresh of open windows)
     shared = _Wired(_shared)  # the team's OpenBao (shared-scope secrets); VaultError when not joined with one
 
     def __init__(self, data_dir: Path | None = None, db_url: str | None = None, registry: Registry | None = None,
@@ -206,5 +214,7 @@ class Hub:
             self.__dict__["vault"] = vault
 
     def close(self) -> None:
+        if "changes" in self.__dict__:
+            self.changes.stop()
         if "store" in self.__dict__:
             self.store.engine.dispose()
