@@ -88,3 +88,44 @@ def test_a_member_s_change_on_postgresql_appears_and_an_edit_conflict_shows_both
 def _error_box(dialog):
     boxes = [b for b in dialog.findChildren(QMessageBox) if b.objectName() == "errorBox" and b.isVisible()]
     return boxes[0] if boxes else None
+
+
+def test_settings_team_page_joins_shows_both_ends_and_leaves(qtbot, qloop, make_window, tmp_path, bao, catalog):
+    from connhub.gui.settings.dialog import SettingsDialog
+    from connhub.services.team import TeamConfig
+
+    url, catalog_id, _ = catalog
+    window = make_window(data_dir=tmp_path / "data")
+    task = qloop.create_task(window.settings_flow())
+    qtbot.waitUntil(lambda: isinstance(window.active_dialog, SettingsDialog) and window.active_dialog.isVisible())
+    settings = window.active_dialog
+    qtbot.mouseClick(settings.team_button, Qt.MouseButton.LeftButton)
+    page = settings.team_page
+    qtbot.waitUntil(page.refreshing.done)
+    assert page.status_label.text().startswith("Not in a team") and not page.leave_button.isEnabled()
+
+    page.db_url.setText(url)
+    page.openbao_addr.setText(f"{bao.addr}")
+    page.token.setText("not-a-token")
+    qtbot.mouseClick(page.join_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: _error_box(page) is not None, timeout=15_000)
+    assert "refused the token" in _error_box(page).text() and "not-a-token" not in _error_box(page).text()
+    _error_box(page).accept()
+    assert TeamConfig.load(tmp_path / "data") is None  # nothing switched
+
+    token = bao.member_token(catalog_id)
+    page.token.setText(token)
+    qtbot.mouseClick(page.join_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Joined" in page.status_label.text(), timeout=15_000)
+    text = page.status_label.text()
+    assert text.count("— answers") == 2 and token not in text and page.token.text() == ""
+    assert TeamConfig.load(tmp_path / "data").openbao_addr == bao.addr
+    assert window.hub.vault.fetch("team", ["openbao-token"]) == {"openbao-token": token}  # the keyring only
+
+    qtbot.mouseClick(page.leave_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Left" in page.status_label.text(), timeout=15_000)
+    assert TeamConfig.load(tmp_path / "data") is None and window.hub.vault.fetch("team", ["openbao-token"]) == {}
+    page.close()
+    settings.reject()
+    qtbot.waitUntil(task.done)
+    settle(qtbot, qloop)
