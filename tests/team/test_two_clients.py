@@ -83,3 +83,25 @@ def test_a_shared_secret_is_used_and_rotated_by_both_members_and_a_personal_one_
 
     assert cli(a, "team", "leave").returncode == 0
     assert cli(a, "list", "--json").stdout.strip() == "[]"  # the local catalog, untouched
+
+
+def test_the_database_password_goes_to_the_keyring_never_to_a_file_or_an_argument(cli, tmp_path, catalog,
+                                                                                   secret_service_keyring):
+    url, _catalog_id, _ = catalog
+    data = tmp_path / "data"
+    with_password = url.replace("postgres@", "postgres:canary-db-pw@")
+    refused = cli(data, "team", "join", "--db-url", with_password)
+    assert refused.returncode == 2 and "must not hold a password" in refused.stderr
+    assert "canary-db-pw" not in refused.stderr + refused.stdout
+    dead = cli(data, "team", "join", "--db-url", "postgresql://postgres@127.0.0.1:1/nothing")
+    assert dead.returncode == 1 and "team join: catalog:" in dead.stderr and not (data / "team.json").exists()
+
+    joined = cli(data, "team", "join", "--db-url", url, "--db-password-env", "PW", env={"PW": "canary-db-pw"})
+    assert joined.returncode == 0, joined.stderr
+    assert "canary-db-pw" not in (data / "team.json").read_text() and "canary-db-pw" not in joined.stdout
+    assert oct((data / "team.json").stat().st_mode & 0o777) == "0o600"
+    assert secret_service_keyring.get_password("connhub", "team:db-password") == "canary-db-pw"
+    status = cli(data, "team", "status", "--json")
+    assert status.returncode == 0 and json.loads(status.stdout)["secrets"] == {"store": "keyring"}
+    assert cli(data, "team", "leave").returncode == 0
+    assert secret_service_keyring.get_password("connhub", "team:db-password") is None

@@ -16,8 +16,10 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("team", help="join a team catalog (shared PostgreSQL, secrets in OpenBao), status, leave")
     team = p.add_subparsers(dest="team_command", metavar="ACTION", required=True)
     join = team.add_parser("join", help="check both ends, keep the token in your keyring, switch the catalog")
-    join.add_argument("--db-url", required=True, metavar="URL", help="postgresql://user@host:5432/db (a password in "
-                      "it goes to your keyring, not to a file)")
+    join.add_argument("--db-url", required=True, metavar="URL", help="postgresql://user@host:5432/db, without a "
+                      "password (an argument shows in the process list)")
+    join.add_argument("--db-password-env", metavar="VAR", help="the database password, from this environment "
+                      "variable (kept in your keyring, not in a file)")
     join.add_argument("--openbao-addr", metavar="URL", help="the team's OpenBao (or Vault), e.g. https://bao:8200")
     join.add_argument("--openbao-mount", default="secret", metavar="NAME", help="its KV v2 mount (default: secret)")
     join.add_argument("--token-stdin", action="store_true", help="read the OpenBao token from standard input")
@@ -39,12 +41,32 @@ def cmd_team(hub, args) -> int:
     if args.openbao_addr:
         token = _read_token(args.token_stdin)
     try:
-        status = hub.team.join(args.db_url, args.openbao_addr, args.openbao_mount, token)
+        status = hub.team.join(_db_url(args), args.openbao_addr, args.openbao_mount, token)
     except TeamError as exc:
         print(f"connhub: team join: {exc.stage}: {safe(exc)}", file=sys.stderr)
         return EXIT_FAILED
     print(f"Joined the team catalog {safe(status['catalog']['url'])}.")
     return _print_status(status, False)
+
+
+def _db_url(args) -> str:
+    """--db-url with the password of --db-password-env; a password in the argument itself is refused."""
+    import os
+
+    from sqlalchemy import make_url
+
+    try:
+        url = make_url(args.db_url.strip())
+    except Exception:  # noqa: BLE001 - not echoed: it may hold a password
+        raise UsageError("--db-url is not a database URL (postgresql://user@host/db)") from None
+    if url.password:
+        raise UsageError("--db-url must not hold a password (it would show in the process list): give it with "
+                         "--db-password-env VAR, or use ~/.pgpass")
+    if args.db_password_env:
+        if args.db_password_env not in os.environ:
+            raise UsageError(f"--db-password-env: environment variable {args.db_password_env!r} is not set")
+        url = url.set(password=os.environ[args.db_password_env])
+    return url.render_as_string(hide_password=False)
 
 
 def _read_token(from_stdin: bool) -> str:

@@ -127,7 +127,7 @@ class Team:
         url = url.set(drivername="postgresql+psycopg")
         password = url.password
         full = url.render_as_string(hide_password=False)
-        stored = url.set(password=None).render_as_string(hide_password=False)
+        stored = url._replace(password=None).render_as_string(hide_password=False)  # set(password=None) keeps it
         if openbao_addr and not token:
             raise TeamError("input", "an OpenBao token is needed with --openbao-addr (give it with --token-stdin)")
         if openbao_addr and not openbao_addr.startswith(("http://", "https://")):
