@@ -11,6 +11,7 @@ else.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -36,6 +37,16 @@ class OpenBaoVault:
         self._token = token
         self._catalog_id = catalog_id
         self.timeout = timeout
+        self._client: Any = None  # one connection pool for the vault's life: Test all reads hundreds of secrets
+        self._lock = threading.Lock()
+
+    def client(self) -> Any:
+        import httpx
+
+        with self._lock:
+            if self._client is None:
+                self._client = httpx.Client(timeout=self.timeout, trust_env=False, follow_redirects=False)
+            return self._client
 
     # --- paths --------------------------------------------------------------------------------------------
 
@@ -136,14 +147,13 @@ class OpenBaoVault:
             self.ensure_usable()
         where = f"OpenBao at {_shown(self.addr)}"
         try:
-            with httpx.Client(timeout=self.timeout, trust_env=False, follow_redirects=False) as client:
-                with client.stream(method, self.addr + path, headers={"X-Vault-Token": token or ""},
-                                   content=None if body is None else json.dumps(body)) as response:
-                    raw = b""
-                    for chunk in response.iter_bytes():
-                        raw += chunk
-                        if len(raw) > MAX_ANSWER:
-                            raise VaultError(f"{where} answered more than {MAX_ANSWER // 1024} KiB: not read")
+            with self.client().stream(method, self.addr + path, headers={"X-Vault-Token": token or ""},
+                                      content=None if body is None else json.dumps(body)) as response:
+                raw = b""
+                for chunk in response.iter_bytes():
+                    raw += chunk
+                    if len(raw) > MAX_ANSWER:
+                        raise VaultError(f"{where} answered more than {MAX_ANSWER // 1024} KiB: not read")
         except httpx.TimeoutException:
             raise VaultError(f"{where} did not answer within {self.timeout:g} s: shared secrets cannot be read or "
                              "saved until it does (nothing was saved elsewhere).") from None
