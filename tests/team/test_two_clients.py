@@ -105,3 +105,13 @@ def test_the_database_password_goes_to_the_keyring_never_to_a_file_or_an_argumen
     assert status.returncode == 0 and json.loads(status.stdout)["secrets"] == {"store": "keyring"}
     assert cli(data, "team", "leave").returncode == 0
     assert secret_service_keyring.get_password("connhub", "team:db-password") is None
+
+
+def test_a_shared_scope_outside_a_team_is_refused_and_nothing_is_saved(cli, tmp_path):
+    data = tmp_path / "data"
+    added = cli(data, "add", "redis", "lonely", *REDIS, "--secret-stdin", "password", "--secret-scope", "shared",
+                stdin="canary-lonely\n")
+    assert added.returncode == 1 and "no shared secret store" in added.stderr and "canary-lonely" not in added.stderr
+    assert cli(data, "list", "--json").stdout.strip() == "[]"
+    status = cli(data, "team", "status")
+    assert status.returncode == 0 and "local SQLite catalog" in status.stdout
