@@ -11,6 +11,7 @@ import pytest
 from connhub.core.errors import ErrorClass
 from connhub.core.records import VaultError
 from connhub.services.hub import Hub
+from connhub.services.team import owner
 from connhub.storage.vault import KeyringVault
 from tests.support.keyrings import MemoryKeyring
 from tests.support.openbao import Outage
@@ -79,7 +80,7 @@ def test_token_revoked_expired_missing_and_rejoining(tmp_path, bao, catalog, red
     result, _ = run_test(hub, record)
     assert not result.ok and "refused the token" in result.message
 
-    keyring.entries.pop(("connhub", "team:openbao-token"))
+    keyring.entries.pop(("connhub", f"{owner(tmp_path / 'one' / 'data')}:openbao-token"))
     hub = Hub(data_dir=tmp_path / "one" / "data", vault=KeyringVault(backend=keyring))
     result, _ = run_test(hub, hub.instances.get(record.id))
     assert not result.ok and "No OpenBao token in your keyring" in result.message

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from connhub.services.team import owner
 from tests.support.services import require_binary
 
 pytestmark = pytest.mark.usefixtures("secret_service_keyring")
@@ -100,11 +101,11 @@ def test_the_database_password_goes_to_the_keyring_never_to_a_file_or_an_argumen
     assert joined.returncode == 0, joined.stderr
     assert "canary-db-pw" not in (data / "team.json").read_text() and "canary-db-pw" not in joined.stdout
     assert oct((data / "team.json").stat().st_mode & 0o777) == "0o600"
-    assert secret_service_keyring.get_password("connhub", "team:db-password") == "canary-db-pw"
+    assert secret_service_keyring.get_password("connhub", f"{owner(data)}:db-password") == "canary-db-pw"
     status = cli(data, "team", "status", "--json")
     assert status.returncode == 0 and json.loads(status.stdout)["secrets"] == {"store": "keyring"}
     assert cli(data, "team", "leave").returncode == 0
-    assert secret_service_keyring.get_password("connhub", "team:db-password") is None
+    assert secret_service_keyring.get_password("connhub", f"{owner(data)}:db-password") is None
 
 
 def test_a_shared_scope_outside_a_team_is_refused_and_nothing_is_saved(cli, tmp_path):

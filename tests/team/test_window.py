@@ -92,7 +92,7 @@ def _error_box(dialog):
 
 def test_settings_team_page_joins_shows_both_ends_and_leaves(qtbot, qloop, make_window, tmp_path, bao, catalog):
     from connhub.gui.settings.dialog import SettingsDialog
-    from connhub.services.team import TeamConfig
+    from connhub.services.team import TeamConfig, owner
 
     url, catalog_id, _ = catalog
     window = make_window(data_dir=tmp_path / "data")
@@ -120,11 +120,11 @@ def test_settings_team_page_joins_shows_both_ends_and_leaves(qtbot, qloop, make_
     text = page.status_label.text()
     assert text.count("— answers") == 2 and token not in text and page.token.text() == ""
     assert TeamConfig.load(tmp_path / "data").openbao_addr == bao.addr
-    assert window.hub.vault.fetch("team", ["openbao-token"]) == {"openbao-token": token}  # the keyring only
+    assert window.hub.vault.fetch(owner(tmp_path / "data"), ["openbao-token"]) == {"openbao-token": token}  # the keyring only
 
     qtbot.mouseClick(page.leave_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "Left" in page.status_label.text(), timeout=15_000)
-    assert TeamConfig.load(tmp_path / "data") is None and window.hub.vault.fetch("team", ["openbao-token"]) == {}
+    assert TeamConfig.load(tmp_path / "data") is None and window.hub.vault.fetch(owner(tmp_path / "data"), ["openbao-token"]) == {}
     page.close()
     settings.reject()
     qtbot.waitUntil(task.done)

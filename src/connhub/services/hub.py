@@ -76,7 +76,7 @@ def _store(hub: Hub) -> InstanceStore:
     if hub.team_config is not None and url == hub.team_config.db_url:  # the joined catalog: password from the keyring
         from connhub.services.team import catalog_url
 
-        url = catalog_url(hub.team_config, hub.vault)
+        url = catalog_url(hub.team_config, hub.vault, hub.data_dir)
     return InstanceStore(open_engine(url or sqlite_url(hub.data_dir)))
 
 
@@ -163,7 +163,7 @@ def _team(hub: Hub) -> Team:
 def _shared(hub: Hub) -> Vault:
     from connhub.services.team import shared_store
 
-    return shared_store(hub.team_config, hub.vault, hub.store)
+    return shared_store(hub.team_config, hub.vault, hub.store, hub.data_dir)
 
 
 def _changes(hub: Hub) -> ChangeFeed:

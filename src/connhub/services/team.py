@@ -2,7 +2,7 @@
 
 What was joined is kept in `team.json` in the data folder (0600): the catalog's URL without its password, the
 OpenBao address and mount. The OpenBao token and the database password are secrets: they live only in the
-user's keyring (items `team:openbao-token`, `team:db-password`), never in that file or the database. The
+user's keyring (items `team-<folder>:openbao-token`, `…:db-password`), never in that file or the database. The
 local SQLite catalog is not touched by joining, and is the catalog again after leaving. `CONNHUB_DB_URL`, when
 set, still wins over the joined catalog (one command against another database).
 
@@ -12,6 +12,7 @@ This module imports only the standard library at the top: the window's first pai
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
     from connhub.storage.repository import InstanceStore
 
 CONFIG_NAME = "team.json"
-OWNER = "team"  # keyring items team:openbao-token and team:db-password
+#: Keyring items `team-<folder>:openbao-token` and `team-<folder>:db-password`, one pair per data folder: two
+#: folders (work, personal) share one keyring and may be in different teams.
 TOKEN, DB_PASSWORD = "openbao-token", "db-password"
 CONNECT_TIMEOUT = 5  # seconds: a dead catalog or OpenBao is said within this
 
@@ -60,16 +62,21 @@ class TeamConfig:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
 
-def catalog_url(config: TeamConfig, vault: Vault) -> str:
+def owner(data_dir: Path) -> str:
+    """The keyring owner of this data folder's team token and database password."""
+    return "team-" + hashlib.sha256(str(Path(data_dir).expanduser().resolve()).encode()).hexdigest()[:12]
+
+
+def catalog_url(config: TeamConfig, vault: Vault, data_dir: Path) -> str:
     """The catalog's URL with its password from the keyring (if it has one)."""
     from sqlalchemy import make_url
 
-    password = vault.fetch(OWNER, [DB_PASSWORD]).get(DB_PASSWORD)
+    password = vault.fetch(owner(data_dir), [DB_PASSWORD]).get(DB_PASSWORD)
     url = make_url(config.db_url)
     return url.set(password=password).render_as_string(hide_password=False) if password else config.db_url
 
 
-def shared_store(config: TeamConfig | None, vault: Vault, store: InstanceStore) -> OpenBaoVault:
+def shared_store(config: TeamConfig | None, vault: Vault, store: InstanceStore, data_dir: Path) -> OpenBaoVault:
     """The team's OpenBao as a Vault, its token read once from the keyring; VaultError when there is none."""
     from connhub.core.records import VaultError
     from connhub.storage.openbao import OpenBaoVault
@@ -81,7 +88,7 @@ def shared_store(config: TeamConfig | None, vault: Vault, store: InstanceStore) 
 
     def token() -> str | None:
         if "token" not in cache:
-            cache["token"] = vault.fetch(OWNER, [TOKEN]).get(TOKEN)
+            cache["token"] = vault.fetch(owner(data_dir), [TOKEN]).get(TOKEN)
         return cache["token"]
 
     def catalog_id() -> str:
@@ -139,8 +146,8 @@ class Team:
 
         try:
             self._vault.ensure_usable()
-            self._vault.store(OWNER, {k: v for k, v in ((TOKEN, token), (DB_PASSWORD, password)) if v})
-            self._vault.delete(OWNER, [k for k, v in ((TOKEN, token), (DB_PASSWORD, password)) if not v])
+            self._vault.store(owner(self.data_dir), {k: v for k, v in ((TOKEN, token), (DB_PASSWORD, password)) if v})
+            self._vault.delete(owner(self.data_dir), [k for k, v in ((TOKEN, token), (DB_PASSWORD, password)) if not v])
         except VaultError as exc:
             raise TeamError("keyring", f"{exc} (nothing was switched)") from None
         TeamConfig(stored, openbao_addr.rstrip("/") if openbao_addr else None, openbao_mount.strip("/")).save(
@@ -157,7 +164,7 @@ class Team:
 
         path.unlink()
         try:
-            self._vault.delete(OWNER, [TOKEN, DB_PASSWORD])
+            self._vault.delete(owner(self.data_dir), [TOKEN, DB_PASSWORD])
         except VaultError:
             pass  # the switch back is done; a locked keyring keeps two items no catalog points at
         return True
@@ -174,7 +181,7 @@ class Team:
         identity["database_user"] = make_url(config.db_url).username
         catalog: dict[str, Any] = {"url": shown_url(config.db_url), "answers": False, "problem": None}
         try:
-            catalog["id"] = self._check_catalog(catalog_url(config, self._vault), None, migrate=False)
+            catalog["id"] = self._check_catalog(catalog_url(config, self._vault, self.data_dir), None, migrate=False)
             catalog["answers"] = True
         except Exception as exc:  # noqa: BLE001 - TeamError or VaultError (the keyring): said, not raised
             catalog["problem"] = str(exc)
@@ -186,7 +193,7 @@ class Team:
             secrets = {"store": "openbao", "addr": config.openbao_addr, "mount": config.openbao_mount,
                        "answers": False, "problem": None}
             try:
-                token = self._vault.fetch(OWNER, [TOKEN]).get(TOKEN)
+                token = self._vault.fetch(owner(self.data_dir), [TOKEN]).get(TOKEN)
                 bao = OpenBaoVault(config.openbao_addr, config.openbao_mount, lambda: token,
                                    lambda: catalog.get("id", "unknown"), timeout=CONNECT_TIMEOUT)
                 secrets["path"] = f"{config.openbao_mount}/data/{bao.prefix()}/"
