@@ -129,3 +129,31 @@ def test_settings_team_page_joins_shows_both_ends_and_leaves(qtbot, qloop, make_
     settings.reject()
     qtbot.waitUntil(task.done)
     settle(qtbot, qloop)
+
+
+def test_the_catalog_server_gone_mid_session_is_said_and_the_window_follows_again_when_it_is_back(
+        qtbot, qloop, make_window, tmp_path, catalog, monkeypatch):
+    from tests.support.openbao import Outage
+
+    url, _catalog_id, _ = catalog
+    relay = Outage("127.0.0.1", 5432)
+    via_relay = url.replace("postgresql://", "postgresql+psycopg://").replace(":5432/", f":{relay.port}/")
+    monkeypatch.setenv("CONNHUB_DB_URL", via_relay)
+    other = Hub(data_dir=tmp_path / "b", db_url=url.replace("postgresql://", "postgresql+psycopg://"),
+                registry=REGISTRY, vault=KeyringVault(backend=MemoryKeyring()))
+    try:
+        window = make_window(data_dir=tmp_path / "a")
+        before = names(window)
+        relay.down()
+        qtbot.keyClick(window, Qt.Key.Key_F5)
+        qtbot.waitUntil(lambda: _error_box(window) is not None, timeout=15_000)
+        assert _error_box(window).windowTitle() == "Not reloaded" and "does not answer" in _error_box(window).text()
+        assert names(window) == before  # the list is kept as it was
+        _error_box(window).accept()
+        other.instances.create("redis", "made-while-away", dict(REDIS))
+        relay.up()  # the feed reconnects and reloads: what changed meanwhile shows without F5
+        qtbot.waitUntil(lambda: "made-while-away" in names(window), timeout=10_000)
+    finally:
+        other.close()
+        relay.close()
+        settle(qtbot, qloop)

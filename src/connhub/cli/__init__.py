@@ -114,6 +114,7 @@ def _run(args) -> int:
     import logging
 
     from connhub.core.records import (
+        CatalogUnavailable,
         InstanceNotFound,
         InvalidValues,
         NameTaken,
@@ -152,14 +153,9 @@ def _run(args) -> int:
     except VaultError as exc:
         print(f"connhub: {safe(exc)}", file=sys.stderr)
         return EXIT_FAILED
-    except Exception as exc:
-        if type(exc).__module__.startswith("sqlalchemy") and "OperationalError" in type(exc).__name__:
-            # A catalog server gone (a team catalog, CONNHUB_DB_URL): said in a line, nothing was written.
-            first = (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0][:300]
-            print(f"connhub: the catalog database does not answer ({safe(first)}); nothing was changed. "
-                  "Try again when it is back (`connhub team status`).", file=sys.stderr)
-            return EXIT_FAILED
-        raise
+    except CatalogUnavailable as exc:  # a team catalog's server gone: said in a line, nothing was written
+        print(f"connhub: {safe(exc)} (`connhub team status`)", file=sys.stderr)
+        return EXIT_FAILED
     finally:
         hub.close()
         for handler in [h for h in logger.handlers if h not in handlers]:  # this run's log file, closed

@@ -178,6 +178,11 @@ class UnknownAction(LookupError):
         return self.args[0]
 
 
+class CatalogUnavailable(Exception):
+    """The catalog's database server does not answer (a team catalog's PostgreSQL gone): nothing was written;
+    the same call works again once it is back."""
+
+
 class VaultError(Exception):
     """Secrets cannot be stored or read; the message says what to do. Nothing was written in plaintext."""
 
