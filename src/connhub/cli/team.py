@@ -88,7 +88,8 @@ def _print_status(status: dict, as_json: bool) -> int:
         print(json.dumps(status, indent=2))
     else:
         catalog, secrets, who = status["catalog"], status["secrets"], status["identity"]
-        print(f"catalog   {safe(catalog['url'])}: {_answers(catalog)}")
+        named = f" (id {safe(catalog['id'])})" if catalog.get("id") else ""
+        print(f"catalog   {safe(catalog['url'])}{named}: {_answers(catalog)}")
         if secrets["store"] == "openbao":
             print(f"secrets   OpenBao {safe(secrets['addr'])}, {safe(secrets.get('path') or secrets['mount'])}: "
                   f"{_answers(secrets)}")
