@@ -157,3 +157,20 @@ def test_the_catalog_server_gone_mid_session_is_said_and_the_window_follows_agai
         other.close()
         relay.close()
         settle(qtbot, qloop)
+
+
+def test_a_workflow_saved_elsewhere_appears_in_the_open_workflows_window(qtbot, qloop, make_window, tmp_path):
+    from connhub.gui.shell.menus import open_workflows
+
+    window = make_window(data_dir=tmp_path / "data")
+    flows = open_workflows(window)
+    qtbot.waitUntil(lambda: flows.isVisible())
+    other = Hub(data_dir=tmp_path / "data", registry=REGISTRY, vault=KeyringVault(backend=MemoryKeyring()))
+    try:
+        other.workflows.save("name: from-elsewhere\nsteps:\n  - {id: a, instance: shop, action: query, "
+                             "params: {sql: \"select 1\"}}\n", check=False)
+        qtbot.waitUntil(lambda: "from-elsewhere" in flows.infos, timeout=5000)
+    finally:
+        other.close()
+        flows.close()
+        settle(qtbot, qloop)

@@ -4,6 +4,7 @@ The Hub's change feed (PostgreSQL LISTEN/NOTIFY, or SQLite's data_version polled
 own thread; a queued signal brings that to the GUI thread, where one reload at a time reads the list off the
 loop and shows it only if it differs, keeping the selection, the current row and the scroll position. An edit
 in progress is its dialog's own copy: a change to it elsewhere is reported when it is saved (EditConflict).
+An open Workflows window reads its list again too (keeping its selection and the definition being edited).
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class LiveRefresh(QObject):
         try:
             while True:
                 self._again = False
+                if (flows := _workflows_window(self._w)) is not None:  # workflows and their runs change too
+                    flows.spawn(flows.refresh())
                 try:
                     records = await background(self._w.hub.instances.list)
                 except Exception:  # noqa: BLE001 - the catalog went away: the feed calls again when it is back
@@ -57,6 +60,15 @@ class LiveRefresh(QObject):
                     return
         finally:
             self._running = False
+
+
+def _workflows_window(w: MainWindow):
+    """The open Workflows window, if any (its module is imported only once one was made)."""
+    import sys
+
+    module = sys.modules.get("connhub.gui.workflows.window")
+    found = w.findChild(module.WorkflowsWindow) if module is not None else None
+    return found if found is not None and found.isVisible() else None
 
 
 def show(w: MainWindow, records) -> None:
