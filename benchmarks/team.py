@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import secrets
 import statistics
 import subprocess
@@ -66,7 +67,7 @@ def visible_after_change(a, b, changes: int) -> list[float]:
             if any(r.name == name for r in b.instances.list()):
                 break
         delays.append(time.perf_counter() - started)
-        time.sleep(0.2 + (n % 7) * 0.11)  # saves land at every phase of SQLite's poll
+        time.sleep(0.05 + random.random())  # saves land at any phase of SQLite's poll
     b.changes.stop()
     return delays
 

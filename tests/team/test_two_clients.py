@@ -108,6 +108,20 @@ def test_the_database_password_goes_to_the_keyring_never_to_a_file_or_an_argumen
     assert secret_service_keyring.get_password("connhub", f"{owner(data)}:db-password") is None
 
 
+def test_in_a_team_every_command_reads_the_team_catalog_and_the_local_one_waits_untouched(cli, tmp_path, catalog):
+    url, _catalog_id, _ = catalog
+    data = tmp_path / "data"
+    assert cli(data, "add", "redis", "local-only", *REDIS, "--no-prompt").returncode == 0
+    assert cli(data, "team", "join", "--db-url", url).returncode == 0
+    listed = cli(data, "list", "--json")  # not the quick sqlite3 read of the local file
+    assert "local-only" not in listed.stdout and json.loads(listed.stdout) is not None
+    from connhub.cli.completion import _instance_names
+
+    assert "local-only" not in _instance_names(type("Args", (), {"data_dir": data, "workspace": "default"})())
+    assert cli(data, "team", "leave").returncode == 0
+    assert [r["name"] for r in json.loads(cli(data, "list", "--json").stdout)] == ["local-only"]
+
+
 def test_a_shared_scope_outside_a_team_is_refused_and_nothing_is_saved(cli, tmp_path):
     data = tmp_path / "data"
     added = cli(data, "add", "redis", "lonely", *REDIS, "--secret-stdin", "password", "--secret-scope", "shared",

@@ -77,11 +77,12 @@ def quick_list(args) -> int | None:
     if os.environ.get("CONNHUB_DB_URL"):
         return None
     from connhub.services.first_paint import DB_NAME, default_data_dir
+    from connhub.services.team import CONFIG_NAME
     from connhub.storage.private import tighten_data_dir
     from connhub.storage.quick import read_instances
 
     data_dir = default_data_dir()
-    if not (data_dir / DB_NAME).is_file():
+    if not (data_dir / DB_NAME).is_file() or (data_dir / CONFIG_NAME).exists():  # in a team: its catalog
         return None
     if notice := tighten_data_dir(data_dir):  # as the full path does, before reading
         print(safe(notice), file=sys.stderr)
