@@ -52,6 +52,7 @@ bench: run-packages $(STAMP)
 	@$(PYTHON) benchmarks/workflows.py --no-header
 	@$(PYTHON) benchmarks/webhooks.py --no-header
 	@$(PYTHON) benchmarks/plugins.py --no-header
+	@$(PYTHON) benchmarks/team.py --no-header
 	@echo "load average after: $$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # packaging/out/connhub_<version>_<arch>.deb: a PyInstaller bundle in /opt/connhub, needing no Python.

@@ -140,6 +140,25 @@ def test_a_postgresql_catalog_from_a_plain_install(run, postgres_url):
     assert [i["name"] for i in json.loads(listed.stdout)] == ["shared-cache"]
 
 
+def test_team_mode_from_a_plain_install(run, postgres_url, secret_service_keyring):
+    """Team mode's client (httpx against OpenBao's KV v2 API) needs nothing the test extras bring."""
+    from tests.support.openbao import start_bao
+
+    bao = start_bao()
+    try:
+        joined = run("team", "join", "--db-url", postgres_url, "--openbao-addr", bao.addr, "--token-stdin",
+                     stdin=bao.root_token + "\n")
+        assert joined.returncode == 0, joined.stderr
+        added = run("add", "redis", "shared-cache", "--set", "host=127.0.0.1", "--secret-stdin", "password",
+                    "--secret-scope", "shared", stdin="plain-pw\n")
+        assert added.returncode == 0, added.stderr
+        status = json.loads(run("team", "status", "--json").stdout)
+        assert status["catalog"]["answers"] and status["secrets"]["answers"]
+        assert run("team", "leave").returncode == 0
+    finally:
+        bao.stop()
+
+
 def test_the_window_paints_from_a_plain_install(run, tmp_path):
     shot = tmp_path / "window.png"
     done = run("gui", CONNHUB_EXIT_AFTER_PAINT="1", CONNHUB_SCREENSHOT=str(shot))

@@ -96,9 +96,9 @@ def paths(monkeypatch):
     calls = []
     original = Secrets._write
 
-    def counted(self, owner, put, drop, commit):
+    def counted(self, owner, put, drop, commit, vault=None):
         calls.append((owner, tuple(sorted(put)), tuple(sorted(drop))))
-        return original(self, owner, put, drop, commit)
+        return original(self, owner, put, drop, commit, vault)
 
     monkeypatch.setattr(Secrets, "_write", counted)
     return calls

@@ -20,7 +20,7 @@ DATA = runpy.run_path(str(FIXTURES / "dataset.py"))
 ADDED_IN = {
     "events": ("0002", None),
     "monitor_enabled": ("0003", False), "monitor_interval_min": ("0003", 15), "monitor_next_run_at": ("0003", None),
-    "secret_mode": ("0003", "keyring"), "needs_reauth": ("0003", False),
+    "secret_mode": ("0003", "keyring"), "needs_reauth": ("0003", False), "version": ("0007", 0),
 }
 VERSIONS = sorted(p.stem.removeprefix("connhub-") for p in FIXTURES.glob("connhub-*.db"))
 

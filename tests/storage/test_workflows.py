@@ -42,7 +42,7 @@ def _run(workflow_id, **changes):
 
 
 def test_migration_makes_both_tables_at_head(engine):
-    assert current_revision(engine) == SCHEMA_HEAD == "0006"
+    assert current_revision(engine) == SCHEMA_HEAD >= "0006"
     tables = set(inspect(engine).get_table_names())
     assert {"workflows", "workflow_runs", "action_runs", "instances"} <= tables
 

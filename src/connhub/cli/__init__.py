@@ -24,7 +24,7 @@ __all__ = ["COMMANDS", "EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "MASK", "UsageErr
 
 #: The command modules, in the order their commands are listed by `connhub --help`.
 GROUPS = ("instances", "probing", "types", "config", "workspaces", "monitor", "transfer", "actions", "webhooks",
-          "workflows", "oauth", "plugins", "completion")
+          "workflows", "oauth", "plugins", "team", "secrets", "completion")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,6 +65,7 @@ COMMANDS = {
     "workflow": _lazy("workflows", "cmd_workflow"),
     "signin": _lazy("oauth", "cmd_signin"),
     "webhooks": _lazy("webhooks", "cmd_webhooks"),
+    "team": _lazy("team", "cmd_team"), "secret": _lazy("secrets", "cmd_secret"),
     "completion": _lazy("completion", "cmd_completion"),
     "plugins": _lazy("plugins", "cmd_plugins"), "new-plugin": _lazy("plugins", "cmd_new_plugin"),
 }
@@ -73,7 +74,7 @@ COMMANDS = {
 WITHOUT_HUB = {"manifest-schema", "new-type", "completion", "new-plugin"}
 
 #: Commands that read or write instances settle first what a killed connhub left behind (services/reconcile.py).
-RECONCILING = {"list", "show", "add", "remove", "test", "run"}
+RECONCILING = {"list", "show", "add", "remove", "test", "run", "secret"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,6 +115,7 @@ def _run(args) -> int:
     import logging
 
     from connhub.core.records import (
+        CatalogUnavailable,
         InstanceNotFound,
         InvalidValues,
         NameTaken,
@@ -151,6 +153,9 @@ def _run(args) -> int:
         return EXIT_USAGE
     except VaultError as exc:
         print(f"connhub: {safe(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except CatalogUnavailable as exc:  # a team catalog's server gone: said in a line, nothing was written
+        print(f"connhub: {safe(exc)} (`connhub team status`)", file=sys.stderr)
         return EXIT_FAILED
     finally:
         hub.close()  # waits for the plugin hooks this command scheduled (each bounded by its timeout)

@@ -57,11 +57,12 @@ def _attach(parser: argparse.ArgumentParser) -> None:
 
 def _records(parsed_args: Any) -> list:
     from connhub.services.first_paint import DB_NAME, default_data_dir
+    from connhub.services.team import CONFIG_NAME
     from connhub.storage.quick import read_instances
 
     data_dir = getattr(parsed_args, "data_dir", None) or default_data_dir()
     workspace = " ".join(str(getattr(parsed_args, "workspace", "") or "").split()) or "default"
-    if os.environ.get("CONNHUB_DB_URL") or not (data_dir / DB_NAME).is_file():
+    if os.environ.get("CONNHUB_DB_URL") or (data_dir / CONFIG_NAME).exists() or not (data_dir / DB_NAME).is_file():
         return []  # a server catalog is not opened for a Tab
     return read_instances(data_dir / DB_NAME, workspace) or []
 

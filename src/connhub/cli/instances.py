@@ -36,6 +36,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--secret-env", action="append", default=[], metavar="FIELD=VAR",
                    help="read this secret field from an environment variable")
     p.add_argument("--no-prompt", action="store_true", help="never prompt for secrets")
+    p.add_argument("--secret-scope", choices=("personal", "shared"), default="personal",
+                   help="personal: each user's own keyring (default); shared: the team's OpenBao (team mode)")
     p.add_argument("--tag", dest="tags", action="append", default=[])
     p.add_argument("--env", dest="environment", choices=("dev", "staging", "prod"),
                    help="the environment it belongs to (prod ones are marked and confirmed in the window)")
@@ -76,11 +78,12 @@ def quick_list(args) -> int | None:
     if os.environ.get("CONNHUB_DB_URL"):
         return None
     from connhub.services.first_paint import DB_NAME, default_data_dir
+    from connhub.services.team import CONFIG_NAME
     from connhub.storage.private import tighten_data_dir
     from connhub.storage.quick import read_instances
 
     data_dir = default_data_dir()
-    if not (data_dir / DB_NAME).is_file():
+    if not (data_dir / DB_NAME).is_file() or (data_dir / CONFIG_NAME).exists():  # in a team: its catalog
         return None
     if notice := tighten_data_dir(data_dir):  # as the full path does, before reading
         print(safe(notice), file=sys.stderr)
@@ -119,10 +122,11 @@ def cmd_show(hub, args) -> int:
     failure = hub.plugin_hooks.failure(record.id)
     data["plugin_hook_failure"] = None if failure is None else {
         "hook": failure.hook, "plugin": failure.plugin, "error": failure.error, "at": failure.at}
+    data["secret_scope"] = "shared" if record.secret_mode == "shared" else "personal"
     if args.json:
         print(json.dumps(data, indent=2))
         return EXIT_OK
-    for key in ("name", "type", "summary", "status", "last_message"):
+    for key in ("name", "type", "summary", "status", "secret_scope", "last_message"):
         if data[key]:
             print(f"{key:<13} {safe(data[key])}")
     if data["type_status"] != "ok":
@@ -189,7 +193,8 @@ def cmd_add(hub, args) -> int:
                 if typed:
                     values[key] = typed
     record = hub.instances.create(args.type, args.name, values, tags=_tags(args.tags),
-                                  environment=args.environment, pending_secrets=later)
+                                  environment=args.environment, pending_secrets=later,
+                                  secret_mode="shared" if args.secret_scope == "shared" else "keyring")
     print(f"Saved {safe(record.name)} ({safe(record.type)}) {safe(record.summary)}")
     if later and not set(record.secret_fields) & later:
         print(f"Sign it in with: connhub signin {safe(repr(record.name))}")

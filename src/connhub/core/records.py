@@ -45,6 +45,7 @@ class InstanceRecord:
     needs_reauth: bool = False
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    version: int = 0  # the row version: one more on every edit (optimistic concurrency)
 
 
 @dataclass
@@ -109,7 +110,9 @@ class Delivery:
     id: int | None = None
 
 
-SECRET_MODES = ("keyring", "session")  # where an instance's secrets live: the vault, or this session's memory
+#: Where an instance's secrets live: the user's keyring, this session's memory ("ask every time") — both of the
+#: *personal* scope, each member their own — or, *shared* scope, the team's OpenBao (storage/openbao.py).
+SECRET_MODES = ("keyring", "session", "shared")
 ENVIRONMENTS = ("dev", "staging", "prod")
 
 
@@ -145,9 +148,10 @@ class EditConflict(RuntimeError):
 class SecretsNeeded(LookupError):
     """An "ask every time" instance whose secrets were not given in this session yet."""
 
-    def __init__(self, record: InstanceRecord):
+    def __init__(self, record: InstanceRecord, message: str | None = None):
         self.record = record
-        super().__init__(f"{record.name!r} asks for its secrets every time: enter them to test it this session")
+        super().__init__(message or f"{record.name!r} asks for its secrets every time: enter them to test it this "
+                         "session")
 
 
 class TypeDisabled(ValueError):
@@ -172,6 +176,11 @@ class UnknownAction(LookupError):
 
     def __str__(self) -> str:
         return self.args[0]
+
+
+class CatalogUnavailable(Exception):
+    """The catalog's database server does not answer (a team catalog's PostgreSQL gone): nothing was written;
+    the same call works again once it is back."""
 
 
 class VaultError(Exception):

@@ -78,6 +78,7 @@ def spawn(coro) -> asyncio.Task:
 def domain_errors() -> tuple[type[BaseException], ...]:
     """The hub's refusals a user can act on (core/records.py), shown worded; anything else is a bug: logged."""
     from connhub.core.records import (
+        CatalogUnavailable,
         EditConflict,
         InstanceNotFound,
         InvalidValues,
@@ -87,7 +88,8 @@ def domain_errors() -> tuple[type[BaseException], ...]:
         VaultError,
     )
 
-    return (VaultError, InvalidValues, NameTaken, InstanceNotFound, EditConflict, TypeDisabled, UnknownAction)
+    return (VaultError, InvalidValues, NameTaken, InstanceNotFound, EditConflict, TypeDisabled, UnknownAction,
+            CatalogUnavailable)
 
 
 def error_text(exc: BaseException, field: str | None = None) -> str:

@@ -78,7 +78,10 @@ class FirstPaint:
               vault: KeyringVault | None = None) -> FirstPaint:
         """The app's start: nothing heavy imported, no database opened, no manifest validated."""
         data_dir = Path(data_dir) if data_dir else default_data_dir()
-        db_url = os.environ.get("CONNHUB_DB_URL")
+        from connhub.services.team import TeamConfig  # standard library only
+
+        team = TeamConfig.load(data_dir)
+        db_url = os.environ.get("CONNHUB_DB_URL") or (team.db_url if team else None)
         listing = read_listing(data_dir / CACHE_NAME)
         vault = vault or KeyringVault()  # imports keyring only when first asked
 

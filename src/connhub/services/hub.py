@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from connhub.services.prober import Prober
     from connhub.services.secrets import Secrets, Vault
     from connhub.services.settings import Settings
+    from connhub.services.team import Team
     from connhub.services.transfer import Transfer
     from connhub.services.types import Types
     from connhub.services.webhooks import Webhooks
     from connhub.services.workflows import Workflows
+    from connhub.storage.change_feed import ChangeFeed
     from connhub.storage.repository import InstanceStore
 
 T = TypeVar("T")
@@ -72,7 +74,12 @@ def _store(hub: Hub) -> InstanceStore:
 
     if not hub.db_url:
         make_private_dir(hub.data_dir)  # 0700 when the Hub is the first to make it, as setup_logging does
-    return InstanceStore(open_engine(hub.db_url or sqlite_url(hub.data_dir)))
+    url = hub.db_url
+    if hub.team_config is not None and url == hub.team_config.db_url:  # the joined catalog: password from the keyring
+        from connhub.services.team import catalog_url
+
+        url = catalog_url(hub.team_config, hub.vault, hub.data_dir)
+    return InstanceStore(open_engine(url or sqlite_url(hub.data_dir)))
 
 
 def _vault(hub: Hub) -> Vault:
@@ -96,7 +103,7 @@ def _types(hub: Hub) -> Types:
 def _secrets(hub: Hub) -> Secrets:
     from connhub.services.secrets import Secrets
 
-    return Secrets(hub.vault, hub.store)
+    return Secrets(hub.vault, hub.store, lambda: hub.shared)
 
 
 def _app_config(hub: Hub) -> AppConfig:
@@ -156,6 +163,24 @@ def _webhooks(hub: Hub) -> Webhooks:
     return Webhooks(hub.types, hub.credentials, Inbox(hub.store.engine))
 
 
+def _team(hub: Hub) -> Team:
+    from connhub.services.team import Team
+
+    return Team(hub.data_dir, hub.vault)
+
+
+def _shared(hub: Hub) -> Vault:
+    from connhub.services.team import shared_store
+
+    return shared_store(hub.team_config, hub.vault, hub.store, hub.data_dir)
+
+
+def _changes(hub: Hub) -> ChangeFeed:
+    from connhub.storage.change_feed import feed_for
+
+    return feed_for(hub.store.engine)
+
+
 def _workflows(hub: Hub) -> Workflows:
     from connhub.services.workflows import Workflows
     from connhub.storage.workflows import WorkflowStore
@@ -180,11 +205,17 @@ class Hub:
     webhooks = _Wired(_webhooks)
     workflows = _Wired(_workflows)
     plugin_hooks = _Wired(_plugin_hooks)
+    team = _Wired(_team)
+    changes = _Wired(_changes)  # the catalog's change feed (live refresh of open windows)
+    shared = _Wired(_shared)  # the team's OpenBao (shared-scope secrets); VaultError when not joined with one
 
     def __init__(self, data_dir: Path | None = None, db_url: str | None = None, registry: Registry | None = None,
                  vault: Vault | None = None, workspace: str = DEFAULT_WORKSPACE):
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
-        self.db_url = db_url or os.environ.get("CONNHUB_DB_URL")
+        from connhub.services.team import TeamConfig
+
+        self.team_config = TeamConfig.load(self.data_dir)  # a joined team catalog (`connhub team join`)
+        self.db_url = db_url or os.environ.get("CONNHUB_DB_URL") or (self.team_config and self.team_config.db_url)
         self._workspace = workspace
         self._wiring = threading.RLock()
         if registry is not None:
@@ -195,5 +226,7 @@ class Hub:
     def close(self) -> None:
         if "plugin_hooks" in self.__dict__:  # hooks still running finish (bounded), then teardown()
             self.plugin_hooks.close()
+        if "changes" in self.__dict__:
+            self.changes.stop()
         if "store" in self.__dict__:
             self.store.engine.dispose()

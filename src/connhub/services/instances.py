@@ -154,17 +154,17 @@ class Instances:
         switching back to "keyring" saves the ones known now, so a required one must be given or remembered.
 
         `expected_updated_at` (the editor's copy) turns a silent lost update into EditConflict when another
-        window or process saved the instance meanwhile. Checked before anything is written; a save landing in
-        the few milliseconds between the check and the write still wins silently (SQLite offers no
-        compare-and-swap across the keyring write without holding a write lock over it)."""
+        window or process saved the instance meanwhile: checked before anything is written, and again by the
+        row's version in the UPDATE itself, so a save landing in between is refused too, never lost."""
         record = self._store.get(instance_id)
         if expected_updated_at is not None and record.updated_at != expected_updated_at:
             raise EditConflict(record)
+        expected_version = record.version if expected_updated_at is not None else None
         new_mode = secret_mode or record.secret_mode
         check_choice("secret_mode", new_mode, SECRET_MODES)
         check_choice("environment", environment or None, ENVIRONMENTS)
         saved = set(record.secret_fields)
-        known = (saved if record.secret_mode == "keyring" or new_mode == "session"
+        known = (saved if record.secret_mode != "session" or new_mode == "session"
                  else set(self._secrets.known(record)))
         errors = self._types.validate(record.type, values, saved_secrets=known)
         if errors:
@@ -190,11 +190,29 @@ class Instances:
                 record.environment = environment or None
             if signed_in_now(self._types.entry(record.type), split.secrets):
                 record.needs_reauth = False  # the form carries tokens of a fresh sign-in
-            return self._store.update(record)
+            return self._store.update(record, expected_version)
 
         updated = self._secrets.change(record, new_mode, split.secrets, kept, write_row)
         log.info("updated instance %s", updated.id)
         return self._saved(updated, "updated")
+
+    def rotate(self, instance_id: str, secrets: dict[str, str]) -> int | None:
+        """New values for an instance's secrets, its settings unchanged (`connhub secret rotate`): the OpenBao
+        version of a shared one, None for a personal one (set in this user's keyring)."""
+        record = self._store.get(instance_id)
+        if not secrets or any(not isinstance(v, str) or not v for v in secrets.values()):
+            raise InvalidValues({key: "Enter a value" for key, v in secrets.items() if not v} or {"secret": "none"})
+        added = set(secrets) - set(record.secret_fields)
+
+        def write_row() -> InstanceRecord:
+            if not added:
+                return record
+            record.secret_fields = sorted({*record.secret_fields, *added})
+            return self._store.update(record)
+
+        version = self._secrets.rotate(record, secrets, write_row)
+        log.info("rotated secrets of instance %s", record.id)
+        return version
 
     def rename(self, instance_id: str, name: str) -> InstanceRecord:
         """A new name only: no secret is read or written."""

@@ -76,23 +76,24 @@ def note(store: InstanceStore, owner: str, keys: Iterable[str]) -> None:
                                   "at": time.time()})
 
 
-def claimed(store: InstanceStore, owner: str) -> set[str]:
-    """The items a row claims now: an instance's secret fields (none for "ask every time"), or the app-level
-    secrets a type's settings say are saved."""
+def claimed(store: InstanceStore, owner: str, mode: str = "keyring") -> set[str]:
+    """The items a row claims now in the vault of `mode`: an instance's secret fields when its secrets live
+    there (none for "ask every time", none in the keyring for a shared one), or the app-level secrets a type's
+    settings say are saved."""
     if owner.startswith("app:"):
         return set(store.app_settings(owner.removeprefix("app:")).secret_fields)
     try:
         row = store.get(owner)
     except InstanceNotFound:
         return set()
-    return set(row.secret_fields) if row.secret_mode == "keyring" else set()
+    return set(row.secret_fields) if row.secret_mode == mode else set()
 
 
 def settle(store: InstanceStore, vault: Vault, owner: str, keys: Iterable[str] | None = None) -> list[str]:
     """Delete the noted keyring items that the owner's row does not claim (all of them if the row is gone),
     then drop the note. Returns the user names removed. A keyring error leaves the note for a later run."""
     keys = set(keys if keys is not None else store.journal().get(owner, {}).get("fields", []))
-    removed = vault.delete(owner, sorted(keys - claimed(store, owner)))
+    removed = vault.delete(owner, sorted(keys - claimed(store, owner, getattr(vault, "mode", "keyring"))))
     store.journal_clear(owner)
     return [f"{owner}:{key}" for key in removed]
 

@@ -26,9 +26,28 @@ def open_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        # A catalog server that is down is said within seconds, not the OS's TCP timeout (minutes).
+        engine = create_engine(url, pool_pre_ping=True,
+                               connect_args={"connect_timeout": 5} if url.startswith("postgresql") else {})
+        event.listen(engine, "handle_error", _server_gone)
     upgrade(engine)
     return engine
+
+
+def _server_gone(context) -> None:
+    """A server that cannot be reached is the domain's CatalogUnavailable (the window shows it, the CLI words
+    it); pool_pre_ping's own check is left alone, so it can replace a dead connection when the server is back."""
+    from sqlalchemy.exc import OperationalError
+
+    from connhub.core.records import CatalogUnavailable
+
+    if context.is_pre_ping or not isinstance(context.sqlalchemy_exception, OperationalError):
+        return
+    first = (str(context.original_exception).strip().splitlines() or ["no answer"])[0][:300]
+    url = context.engine.url if context.engine is not None else None
+    where = url.render_as_string(hide_password=True) if url is not None else "the catalog database"
+    raise CatalogUnavailable(f"The catalog database {where} does not answer ({first}); nothing was changed. "
+                             "Try again when it is back.") from None
 
 
 def _create_private_database(url: str) -> None:

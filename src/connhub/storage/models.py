@@ -1,4 +1,5 @@
-"""Tables. Secrets never live here: `secret_fields` lists only which fields have one in the keyring."""
+"""Tables. Secrets never live here: `secret_fields` lists only which fields have one in the keyring (or, for a
+shared-scope instance, in the team's OpenBao)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ class InstanceRow(Base):
     needs_reauth: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: One more on every edit (migration 0007): a save names the version it read (optimistic concurrency).
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TestRunRow(Base):

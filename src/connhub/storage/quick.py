@@ -18,7 +18,7 @@ from pathlib import Path
 from connhub.core.records import InstanceReader, InstanceRecord
 
 #: The newest migration. storage/db.py skips Alembic when a database is already there.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 #: Settings rows noting keyring items an unfinished operation may leave behind (services/reconcile.py).
 JOURNAL_PREFIX = "keyring-journal:"
 

@@ -40,6 +40,9 @@ class TestOutcome:
 
 
 _RECORD_FIELDS = [f.name for f in fields(InstanceRecord)]
+#: What an edit writes (the test and monitoring columns have writers of their own).
+_EDITABLE = ("name", "config", "secret_fields", "summary", "tags", "environment", "workspace", "events",
+             "monitor_enabled", "monitor_interval_min", "monitor_next_run_at", "secret_mode", "needs_reauth")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -126,18 +129,30 @@ class InstanceStore:
             self._commit(session, record)
         return record
 
-    def update(self, record: InstanceRecord) -> InstanceRecord:
-        record.updated_at = now()
+    def update(self, record: InstanceRecord, expected_version: int | None = None) -> InstanceRecord:
+        """Write the record's editable columns, one more row version. With `expected_version` (the version the
+        editor read) the write happens only if the row still has it, in the same UPDATE: EditConflict with the
+        row as it is now otherwise, so two saves of one instance never silently lose one."""
+        stamp = now()
+        columns = {name: getattr(record, name) for name in _EDITABLE}
+        query = update(InstanceRow).where(InstanceRow.id == record.id)
+        if expected_version is not None:
+            query = query.where(InstanceRow.version == expected_version)
         with self._session() as session:
-            row = session.get(InstanceRow, record.id)
-            if row is None:
-                raise InstanceNotFound(record.id)
-            for name in ("name", "config", "secret_fields", "summary", "tags", "environment", "workspace",
-                         "events", "monitor_enabled", "monitor_interval_min", "monitor_next_run_at", "secret_mode",
-                         "needs_reauth"):
-                setattr(row, name, getattr(record, name))
-            row.updated_at = record.updated_at
+            try:
+                written = session.execute(query.values(**columns, updated_at=stamp, version=InstanceRow.version + 1))
+            except IntegrityError:
+                session.rollback()
+                raise NameTaken(record.name, record.workspace) from None
+            if written.rowcount != 1:
+                session.rollback()
+                current = session.get(InstanceRow, record.id)
+                if current is None:
+                    raise InstanceNotFound(record.id)
+                raise EditConflict(_record(current))
             self._commit(session, record)
+            record.updated_at = stamp
+            record.version = session.scalar(select(InstanceRow.version).where(InstanceRow.id == record.id)) or 0
         return record
 
     def update_monitoring(self, instance_id: str, **values: Any) -> InstanceRecord:

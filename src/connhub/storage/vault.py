@@ -50,6 +50,8 @@ class KeyringVault:
     """One keyring entry per secret field: service `connhub`, user name `<instance id>:<field>` (for a type's
     app-level secrets, `app:<type>:<field>`: see services.secrets.app_owner)."""
 
+    mode = "keyring"  # the secret mode whose rows this vault's items belong to (services/reconcile.py)
+
     def __init__(self, backend: Any = None, timeout: float = DEFAULT_TIMEOUT):
         self._backend = backend
         self.timeout = timeout

@@ -212,6 +212,13 @@ class InstanceDialog(QDialog):
         self.ask_every_time.setToolTip("Secrets are never saved in the keyring: connhub asks for them once per "
                                        "session, before the first test")
         self.ask_every_time.setChecked(bool(record and record.secret_mode == "session"))
+        self.share_secrets = QCheckBox("Share secrets with the team (kept in the team's OpenBao)")
+        self.share_secrets.setAccessibleName("Share secrets with the team")
+        self.share_secrets.setChecked(bool(record and record.secret_mode == "shared"))
+        team = getattr(self.hub, "team_config", None)
+        self.share_secrets.setVisible(self.share_secrets.isChecked() or bool(team and team.openbao_addr))
+        self.ask_every_time.toggled.connect(lambda on: on and self.share_secrets.setChecked(False))
+        self.share_secrets.toggled.connect(lambda on: on and self.ask_every_time.setChecked(False))
         self._details_labels = []
         for text, widget in (("&Environment", self.environment), ("T&ags", self.tags_edit)):
             label = QLabel(text)
@@ -219,12 +226,14 @@ class InstanceDialog(QDialog):
             rows.addRow(label, widget)
             self._details_labels.append(label)
         rows.addRow("", self.ask_every_time)
+        rows.addRow("", self.share_secrets)
         return box
 
     def details(self) -> dict:
         return {"environment": self.environment.currentData() or "",
                 "tags": [t for t in (part.strip() for part in self.tags_edit.text().split(",")) if t],
-                "secret_mode": "session" if self.ask_every_time.isChecked() else "keyring"}
+                "secret_mode": "session" if self.ask_every_time.isChecked()
+                else "shared" if self.share_secrets.isChecked() else "keyring"}
 
     def _build_url_row(self, rows: QFormLayout) -> None:
         self.url_edit = UrlEdit()
@@ -591,9 +600,14 @@ class InstanceDialog(QDialog):
         self.form.show_errors(exc.errors)
 
     def _changed_elsewhere(self, exc: EditConflict) -> None:
+        mine = {"name": self.name_edit.text().strip(), **self.form.values()}
         self.record = exc.current  # the next Save replaces what is there now, knowingly
-        show_error(self, "Changed elsewhere", f"{_sentence(str(exc))}.\n\nYour changes were not saved. Save "
-                   "again to replace the other changes with yours, or Cancel to keep them.")
+        theirs = {"name": exc.current.name, **exc.current.config}
+        secret = set(exc.current.secret_fields) | {s.key for s in self.entry.specs if s.secret}
+        differ = [k for k in sorted(set(mine) | set(theirs)) if k not in secret and mine.get(k) != theirs.get(k)]
+        both = "".join(f"\n• {k}: theirs {theirs.get(k, '—')!s}, yours {mine.get(k, '—')!s}" for k in differ[:8])
+        show_error(self, "Changed elsewhere", f"{_sentence(str(exc))}.{both and chr(10) + both}\n\nYour changes "
+                   "were not saved. Save again to replace the other changes with yours, or Cancel to keep them.")
 
     def _deleted_elsewhere(self, _exc: InstanceNotFound) -> None:
         show_error(self, "Not saved", f"“{self.record.name}” was deleted elsewhere (another window or "

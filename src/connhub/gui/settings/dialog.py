@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QGroupBox,
     QLabel,
+    QPushButton,
     QScrollArea,
     QSpinBox,
     QVBoxLayout,
@@ -140,6 +141,10 @@ class SettingsDialog(QDialog):
         general.addRow(theme_label, self.theme)
         general.addRow("Keyring", keyring)
         general.addRow("Data folder", location)
+        if hub is not None:  # Settings → Team: join, status, leave (gui/settings/team.py)
+            self.team_button = QPushButton("Team…")
+            self.team_button.clicked.connect(self.open_team)
+            general.addRow("Team catalog", self.team_button)
 
         layout = QVBoxLayout(self)
         layout.addLayout(general)
@@ -160,6 +165,12 @@ class SettingsDialog(QDialog):
         self.buttons.accepted.connect(self.start_save if hub is not None else self._accept_display_only)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
+
+    def open_team(self) -> None:
+        from connhub.gui.settings.team import TeamPage
+
+        self.team_page = TeamPage(self.hub, self)
+        self.team_page.open()
 
     def _build_app_sections(self, app_types: list[TypeEntry], saved: dict[str, AppSettings]) -> QWidget:
         holder = QWidget()

@@ -25,7 +25,7 @@ from connhub.gui.instances.models import InstanceFilter, InstanceListModel, Role
 from connhub.gui.ops import background, dialog_result, spawn
 from connhub.gui.probing.probe_all import ProbeAllController
 from connhub.gui.probing.single_test import SingleTest
-from connhub.gui.shell import menus, workspaces
+from connhub.gui.shell import live_refresh, menus, workspaces
 from connhub.gui.theme import styled
 from connhub.services.first_paint import FirstPaint
 
@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
             list_pane.detail_after_list_in_tab_order(self)  # its monitoring control too
         spawn(workspaces.reconcile_keyring(self))
         spawn(self.workspaces.refresh())
+        self.live_refresh = live_refresh.install(self)  # the list follows the catalog as others change it
 
     @property
     def transfer(self) -> TransferActions:

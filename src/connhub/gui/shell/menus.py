@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QToolBar, QWidget
 
 from connhub.gui.icons import action_icon
 from connhub.gui.instances.models import SORTS
-from connhub.gui.ops import background, spawn
+from connhub.gui.ops import HubOp, spawn
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QMenu
@@ -176,7 +176,10 @@ def quit_app(w: MainWindow) -> None:
 
 async def reload_list(w: MainWindow) -> None:
     """Read the list again (off the GUI thread): what the CLI or another window changed shows up."""
-    records = await background(w.hub.instances.list)
+    op = HubOp(w, "Not reloaded", w.hub.instances.list)  # a team catalog's server gone: said, list kept
+    records = await op
+    if op.failed:
+        return
     current = w.selected()
     w._show_records(records)
     if current is not None:
