@@ -40,12 +40,13 @@ def make_form(qtbot, builtin_types):
 
 @pytest.fixture
 def make_window(qtbot, qloop, tmp_path, memory_keyring):
-    """make_window(data_dir=…, backend=…) → a shown MainWindow on its own Hub; all closed at teardown."""
-    registry = Registry.discover(plugins=False)
+    """make_window(data_dir=…, backend=…, registry=…) → a shown MainWindow on its own Hub (the built-in types
+    unless given a registry, e.g. one that found the plugins on sys.path now); all closed at teardown."""
+    builtin = Registry.discover(plugins=False)
     made: list[tuple[Hub, MainWindow]] = []
 
-    def make(data_dir: Path | None = None, backend=None) -> MainWindow:
-        hub = Hub(data_dir=data_dir or tmp_path / "data", registry=registry,
+    def make(data_dir: Path | None = None, backend=None, registry: Registry | None = None) -> MainWindow:
+        hub = Hub(data_dir=data_dir or tmp_path / "data", registry=registry or builtin,
                   vault=KeyringVault(backend=memory_keyring if backend is None else backend))
         window = MainWindow(hub)
         qtbot.addWidget(window)

@@ -9,16 +9,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import shiboken6
 from PySide6.QtWidgets import QLabel
 
 from connhub.gui.actions.panel import ActionsPanel
 from connhub.gui.instances.plugin_hook import PluginHookFact
 from connhub.gui.settings.dialog import SettingsDialog
-from connhub.gui.shell.main_window import MainWindow
 from connhub.plugins.registry import Registry
-from connhub.services.hub import Hub
-from connhub.storage.vault import KeyringVault
 from tests.gui.test_main_window import click, click_row, settle, wait_dialog
 
 # The plugin installs of tests/plugins/conftest.py, as fixtures here too (F811: pytest passes them by name).
@@ -29,29 +25,9 @@ PLUGIN = "connhub-plugin-example"
 
 
 @pytest.fixture
-def plugin_window(qtbot, qloop, tmp_path, memory_keyring):
+def plugin_window(make_window):
     """plugin_window() → a shown MainWindow on a Hub that discovers the plugins on sys.path now."""
-    made = []
-
-    def make() -> MainWindow:
-        hub = Hub(data_dir=tmp_path / "data", registry=Registry.discover(),
-                  vault=KeyringVault(backend=memory_keyring))
-        window = MainWindow(hub)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        qtbot.waitUntil(lambda: hasattr(window, "_keyring_check"))
-        made.append((hub, window))
-        return window
-
-    yield make
-    settle(qtbot, qloop)
-    for hub, window in made:
-        if shiboken6.isValid(window):
-            window.close()
-    settle(qtbot, qloop)
-    for hub, _window in made:
-        hub.close()
+    return lambda: make_window(registry=Registry.discover())
 
 
 def actions_panel(window) -> ActionsPanel:

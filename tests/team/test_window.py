@@ -63,7 +63,7 @@ def test_a_member_s_change_on_postgresql_appears_and_an_edit_conflict_shows_both
         task = qloop.create_task(window.edit_flow(window.hub.instances.find("edited-by-two")))
         qtbot.waitUntil(lambda: isinstance(window.active_dialog, InstanceDialog) and window.active_dialog.isVisible())
         dialog = window.active_dialog
-        edit = dialog.form.field_widget("host")
+        edit = dialog.form.field_widget("host").line_edit  # the text box beside "TCP host / Unix socket"
         edit.selectAll()
         qtbot.keyClicks(edit, "10.0.0.1")
         other.instances.update(record.id, {**REDIS, "host": "10.0.0.2"}, expected_updated_at=record.updated_at)

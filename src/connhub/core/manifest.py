@@ -260,6 +260,13 @@ def _secret_field_keys(schema: dict[str, Any], prefix: str = "") -> set[str]:
     return keys
 
 
+def entrypoint_shape(value: str | None) -> str | None:
+    """A manifest's `entrypoint`, a type's or an extension's: `package.module:ClassName`."""
+    if value is not None and not ENTRYPOINT_PATTERN.fullmatch(value):
+        raise ValueError(f"entrypoint {value!r} must look like 'package.module:ClassName'")
+    return value
+
+
 class UrlFormat(BaseModel):
     """How a connection URL `scheme://user:password@host:port/path?query` fills the credential fields.
 
@@ -864,9 +871,7 @@ class Manifest(BaseModel):
     @field_validator("entrypoint")
     @classmethod
     def _entrypoint_shape(cls, value: str | None) -> str | None:
-        if value is not None and not ENTRYPOINT_PATTERN.fullmatch(value):
-            raise ValueError(f"entrypoint {value!r} must look like 'package.module:ClassName'")
-        return value
+        return entrypoint_shape(value)
 
     @field_validator("credentials")
     @classmethod
@@ -932,9 +937,7 @@ class Extension(BaseModel):
     @field_validator("entrypoint")
     @classmethod
     def _entrypoint_shape(cls, value: str | None) -> str | None:
-        if value is not None and not ENTRYPOINT_PATTERN.fullmatch(value):
-            raise ValueError(f"entrypoint {value!r} must look like 'package.module:ClassName'")
-        return value
+        return entrypoint_shape(value)
 
 
 _ACTIONS_NOT_A_LIST = "actions must be a list of action objects: [{\"name\": …, \"title\": …, …}]"

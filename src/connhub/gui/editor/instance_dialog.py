@@ -217,8 +217,10 @@ class InstanceDialog(QDialog):
         self.share_secrets.setChecked(bool(record and record.secret_mode == "shared"))
         team = getattr(self.hub, "team_config", None)
         self.share_secrets.setVisible(self.share_secrets.isChecked() or bool(team and team.openbao_addr))
-        self.ask_every_time.toggled.connect(lambda on: on and self.share_secrets.setChecked(False))
-        self.share_secrets.toggled.connect(lambda on: on and self.ask_every_time.setChecked(False))
+        # Bound methods, not lambdas holding self: those would keep every closed dialog alive (PySide holds a
+        # slot's closure from C++, out of the garbage collector's sight).
+        self.ask_every_time.toggled.connect(self._asking_every_time)
+        self.share_secrets.toggled.connect(self._sharing_secrets)
         self._details_labels = []
         for text, widget in (("&Environment", self.environment), ("T&ags", self.tags_edit)):
             label = QLabel(text)
@@ -228,6 +230,14 @@ class InstanceDialog(QDialog):
         rows.addRow("", self.ask_every_time)
         rows.addRow("", self.share_secrets)
         return box
+
+    def _asking_every_time(self, on: bool) -> None:
+        if on:  # one place for the secrets: this session's memory, or the team's OpenBao
+            self.share_secrets.setChecked(False)
+
+    def _sharing_secrets(self, on: bool) -> None:
+        if on:
+            self.ask_every_time.setChecked(False)
 
     def details(self) -> dict:
         return {"environment": self.environment.currentData() or "",
