@@ -29,6 +29,8 @@ class LiveRefresh(QObject):
         self._again = False
         self.reloads = 0  # shown lists (tests and benchmarks/team.py count them)
         self.changed.connect(self._schedule)
+        self._after_run = False  # a change came while Test all held the rows: read the list once it ends
+        window.test_all.finished.connect(self._run_finished)
         self._feed = window.hub.changes
         self._feed.start(self.changed.emit)
         self.destroyed.connect(self._feed.stop)
@@ -36,7 +38,15 @@ class LiveRefresh(QObject):
     def stop(self) -> None:
         self._feed.stop()
 
+    def _run_finished(self, *_summary) -> None:
+        if self._after_run:
+            self._after_run = False
+            self._schedule()
+
     def _schedule(self) -> None:
+        if self._w.test_all.running:  # its own results arrive row by row; a reload would reset the rows under it
+            self._after_run = True
+            return
         if self._running:
             self._again = True  # one more read after this one: notifications arrive in bursts
             return
