@@ -9,6 +9,7 @@ one, and fail under CONNHUB_REQUIRE_SERVICES=1.
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import os
@@ -806,6 +807,22 @@ def test_show_url_prints_each_style_without_the_password(cli, tmp_path, memory_k
     assert refused.returncode == 2 and "has no libpq form; it has: url" in refused.stderr
     assert cli(data_dir, "show", "cache", "--url", "--format", "command").stdout.strip() == \
         "redis-cli -h cache -p 6379 -n 0  # password: $REDISCLI_AUTH"
+
+
+def test_list_parses_with_its_own_commands_only(cli, data_dir):
+    """`connhub [-w W] list` builds only the instance commands' parser: no other command module is imported
+    (each costs its import on every call of a script's loop); its options and errors are the same."""
+    assert cli(data_dir, "add", "redis", "cache", "--set", "host=cache").returncode == 0
+    code = ("import sys\nfrom connhub.cli import main, GROUPS\n"
+            "assert main(['-w', 'default', 'list', '--json']) == 0\n"
+            "print(sorted(g for g in GROUPS if f'connhub.cli.{g}' in sys.modules), file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, env=_env(data_dir))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["name"] == "cache"
+    imported = set(ast.literal_eval(done.stderr.strip().splitlines()[-1]))
+    assert imported <= {"instances", "monitor"}, imported  # its JSON says how a connection is monitored
+    refused = cli(data_dir, "list", "--no-such-option")
+    assert refused.returncode == 2 and "unrecognized arguments: --no-such-option" in refused.stderr
 
 
 def test_version_through_the_entry_point_imports_no_asyncio():

@@ -27,7 +27,8 @@ GROUPS = ("instances", "probing", "types", "config", "workspaces", "monitor", "t
           "workflows", "oauth", "plugins", "team", "secrets", "completion")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(groups: tuple[str, ...] = GROUPS) -> argparse.ArgumentParser:
+    """The whole command line; with `groups`, only those modules' commands (the rest is not imported)."""
     parser = argparse.ArgumentParser(prog="connhub", description="Manage and test connections to services.")
     parser.add_argument("--version", action="version", version=f"connhub {__version__}")
     parser.add_argument("--data-dir", type=Path, help="where connhub keeps its database (default: the "
@@ -36,9 +37,24 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the workspace to work in (default: 'default'; also CONNHUB_WORKSPACE)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("gui", help="open the window (the default)")
-    for group in GROUPS:
+    for group in groups:
         importlib.import_module(f"connhub.cli.{group}").add_parsers(sub)
     return parser
+
+
+#: Options before the command that take a value (`connhub -w staging list`).
+_VALUED = {"-w", "--workspace", "--data-dir"}
+
+
+def _command_of(argv: list[str]) -> str | None:
+    """The command word of an argument list, past the global options."""
+    words = iter(argv)
+    for word in words:
+        if word in _VALUED:
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
 
 
 def _lazy(module: str, name: str):
@@ -78,7 +94,12 @@ RECONCILING = {"list", "show", "add", "remove", "test", "run", "secret"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    import sys
+
+    words = sys.argv[1:] if argv is None else argv
+    # `list` is what scripts call in loops: its parser alone, without importing every other command's module.
+    quick = _command_of(words) == "list" and "_ARGCOMPLETE" not in os.environ
+    parser = build_parser(("instances",) if quick else GROUPS)
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (cli/completion.py); answered, then exit
         from connhub.cli.completion import complete
 
