@@ -324,6 +324,20 @@ def test_add_from_a_url_with_set_overriding_it(cli, data_dir):
     assert json.loads(cache.stdout)["config"] == {"host": "cache.example.com", "port": 6379, "db": 4, "tls": True}
 
 
+def test_a_url_parameter_postgres_maps_to_no_field_is_kept_in_server_settings(cli, data_dir):
+    """Issue 24: not refused but kept, with a warning, in the Advanced list the driver sends (asyncpg's own rule
+    for a URL's other parameters), and written back by `show --url`."""
+    added = cli(data_dir, "add", "postgres", "db", "--url",
+                "postgres://alice@db.example.com/orders?sslmode=require&search_path=app&statement_timeout=5s")
+    assert added.returncode == 0, added.stderr
+    assert "kept in Server settings for the driver: search_path, statement_timeout" in added.stderr
+    shown = json.loads(cli(data_dir, "show", "db", "--json").stdout)
+    assert shown["config"]["server_settings"] == "search_path=app\nstatement_timeout=5s"
+    assert cli(data_dir, "show", "db", "--url").stdout.strip() == (  # libpq's own spelling: psql reads it too
+        "postgres://alice@db.example.com:5432/orders?sslmode=require"
+        "&options=-c%20search_path%3Dapp%20-c%20statement_timeout%3D5s")
+
+
 def test_url_usage_errors_exit_2_and_never_echo_the_url(cli, data_dir, fake):
     password = fake.password(length=20, special_chars=False)
     token_like = fake.sha1()
@@ -331,8 +345,7 @@ def test_url_usage_errors_exit_2_and_never_echo_the_url(cli, data_dir, fake):
         data_dir,
         ("add", "postgres", "db", "--url", f"postgres://alice:{password}@db.example.com/orders"),
         ("add", "redis", "cache", "--url", f"redis://:{password}@cache.example.com"),
-        ("add", "postgres", "db", "--url",
-         f"postgres://alice@db.example.com/orders?sslmode=require&keepalives={token_like}&gssencmode=disable"),
+        ("add", "redis", "cache", "--url", f"redis://cache.example.com/0?keepalives={token_like}&gssencmode=disable"),
         ("add", "redis", "cache", "--url", "redis://cache.example.com:70000/0"),
         ("add", "postgres", "db", "--url", f"postgres://alice:{password}#x@db.example.com/orders"),
         ("add", "postgres", "db", "--url", "postgres://db.example.com/orders", "--url-env", "X"),
@@ -343,10 +356,10 @@ def test_url_usage_errors_exit_2_and_never_echo_the_url(cli, data_dir, fake):
         assert done.stderr == (
             "connhub: --url: the URL holds a secret (password) and secrets are never taken from arguments (other "
             "users and your shell history can see them): pass the URL with --url-stdin or --url-env VAR instead\n")
-    assert unknown.returncode == 2
-    assert unknown.stderr == ("connhub: --url: the URL has parameters postgres does not know: keepalives, "
-                              "gssencmode (remove them; it knows application_name, connect_timeout, sslmode, "
-                              "sslrootcert, target_session_attrs)\n")
+    assert unknown.returncode == 2  # redis keeps no driver options of its own: an unknown one is refused
+    assert unknown.stderr.startswith("connhub: --url: the URL has parameters redis does not know: keepalives, "
+                                     "gssencmode (remove them; it knows ")
+    assert token_like not in unknown.stderr
     assert malformed.returncode == 2
     assert malformed.stderr == "connhub: --url: port '70000' is not a number from 1 to 65535\n"
     assert fragment.returncode == 2

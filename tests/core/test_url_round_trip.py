@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from connhub.core.fields import FieldKind, all_specs, defaults
 from connhub.core.manifest import UrlFormat
 from connhub.core.urls import (
+    PART_PARAMS,
     UrlError,
     format_url,
     join_hosts,
@@ -59,6 +60,12 @@ def values_of(entry):
         if key == fmt.host:
             fmt_name = entry.manifest.credentials.get("properties", {}).get(key, {}).get("format")
             parts[key] = st.one_of(hosts, st.just("/var/run/postgresql")) if fmt_name == "host-or-socket" else hosts
+        elif key == fmt.extra:  # driver options kept as name=value lines: names no mapped parameter has
+            taken = set(fmt.query) | set(PART_PARAMS) | {fmt.socket_param, "db", "username"}
+            names = st.from_regex(r"\A[a-z][a-z_]{0,10}\Z").filter(lambda n: n not in taken)
+            parts[key] = st.lists(st.tuples(names, st.from_regex(r"\A[A-Za-z0-9_]{1,8}\Z")), max_size=3,
+                                  unique_by=lambda pair: pair[0]).map(
+                lambda pairs: "\n".join(f"{n}={v}" for n, v in pairs) or None)
         elif key == fmt.more_hosts:  # libpq's host list: a few more hosts, some with a port
             parts[key] = st.lists(st.tuples(hosts, st.one_of(st.none(), st.integers(1, 65535))), max_size=3).map(
                 lambda more: join_hosts(more) if more else None)

@@ -262,10 +262,27 @@ def test_the_table_is_big_enough():
 # --- unknown parameters are reported, not dropped --------------------------------------------------------
 
 def test_unknown_parameters_are_reported_once_each_in_order(registry):
-    parsed = parse(registry, "postgres", "postgres://db/orders?sslmode=require&keepalives=x&gssencmode=5"
-                                         "&keepalives=y&targetServerType")
-    assert parsed.values == {"host": "db", "database": "orders", "sslmode": "require"}
-    assert parsed.unknown_params == ["keepalives", "gssencmode", "targetServerType"]
+    parsed = parse(registry, "redis", "redis://cache/0?tls=x&keepalives=x&gssencmode=5&keepalives=y&targetServerType")
+    assert parsed.unknown_params == ["tls", "keepalives", "gssencmode", "targetServerType"]
+    assert parsed.kept_params == []
+
+
+def test_parameters_a_type_maps_to_no_field_are_kept_in_its_extra_field(registry):
+    """postgres keeps them in Server settings (asyncpg sends a URL's other parameters to the server so);
+    given twice, or with no value, they are refused as mapped ones are."""
+    parsed = parse(registry, "postgres", "postgres://db/orders?sslmode=require&search_path=app&keepalives=1")
+    assert parsed.values == {"host": "db", "database": "orders", "sslmode": "require",
+                             "server_settings": "search_path=app\nkeepalives=1"}
+    assert parsed.kept_params == ["search_path", "keepalives"] and parsed.unknown_params == []
+    for bad, says in (("?a=1&a=2", "given more than once"), ("?a=", "has no value"), ("?a%20b=1", "not a name")):
+        with pytest.raises(UrlError, match=says):
+            parse(registry, "postgres", "postgres://db/orders" + bad)
+    assert parse(registry, "postgres", "host=db search_path=app").values["server_settings"] == "search_path=app"
+    # libpq's own spelling, `options=-c name=value …`, reads into the same lines
+    spelled = parse(registry, "postgres", r"host=db options='-c search_path=app -cwork_mem=4MB --lock-timeout=1s'")
+    assert spelled.values["server_settings"] == "search_path=app\nwork_mem=4MB\nlock_timeout=1s"
+    with pytest.raises(UrlError, match="-c name=value"):
+        parse(registry, "postgres", "postgres://db/x?options=search_path")
 
 
 def test_a_parameter_of_another_type_is_unknown_and_the_url_otherwise_used(registry):
@@ -327,7 +344,7 @@ def test_hub_keeps_a_chosen_auth_method_when_the_url_has_no_userinfo(hub):
 def test_url_field_keys_and_example_urls(registry):
     assert url_field_keys(registry.get("postgres").manifest) == (
         {"host", "port", "database", "sslmode", "sslrootcert", "connect_timeout", "application_name", "more_hosts",
-         "target_session_attrs"},
+         "target_session_attrs", "server_settings"},
         {"user", "password"})
     assert url_field_keys(registry.get("http").manifest) == (
         {"base_url"}, {"auth.username", "auth.password", "auth.method"})

@@ -27,7 +27,8 @@ TYPES = [e for e in REGISTRY.entries() if e.ok and e.manifest.command_line is no
 ASK_42 = {"psql": ["-tAc", "SELECT 40 + 2"], "mysql": ["-N", "-B", "-e", "SELECT 40 + 2"], "redis-cli": ["ECHO", "42"]}
 #: type → (service, TCP port, values over TCP, the socket this machine's server listens on, values through it)
 LOCAL = {
-    "postgres": ("PostgreSQL", 5432, {"host": "127.0.0.1", "database": "test", "user": "postgres"},
+    "postgres": ("PostgreSQL", 5432, {"host": "127.0.0.1", "database": "test", "user": "postgres",
+                                      "server_settings": "search_path=public\nstatement_timeout=5s"},
                  "/var/run/postgresql/.s.PGSQL.5432", {"host": "/var/run/postgresql", "database": "test",
                                                        "user": "postgres"}),
     "mysql": ("MariaDB", 3306, {"host": "127.0.0.1", "user": "root", "database": "test"},

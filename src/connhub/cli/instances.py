@@ -242,6 +242,10 @@ def _values_from_url(hub, entry, args, specs) -> dict[str, Any]:
         raise UsageError(f"--url: the URL holds a secret ({', '.join(carried)}) and secrets are never taken from "
                          "arguments (other users and your shell history can see them): pass the URL with "
                          "--url-stdin or --url-env VAR instead")
+    if parsed.kept_params:
+        title = next((s.title for s in entry.specs if entry.manifest.url and s.key == entry.manifest.url.extra), "")
+        print(safe(f"connhub: {source}: kept in {title or 'the driver options'} for the driver: "
+                   f"{', '.join(parsed.kept_params)}"), file=sys.stderr)
     if parsed.unknown_params:
         known = sorted(entry.manifest.url.query) if entry.manifest.url else []
         offer = f"; it knows {', '.join(known)}" if known else ""

@@ -299,6 +299,12 @@ class UrlFormat(BaseModel):
         "`{\"auth.method\": \"basic\"}`.")
     base_url: str | None = Field(None, description="Field that receives the whole URL minus its `user:password@` "
                                  "(HTTP APIs); host, port and path are then not split out.")
+    extra: str | None = Field(None, description="Field (one `name=value` a line) that keeps the query parameters "
+                              "the type maps to no field of its own, passed on to the driver as the type says "
+                              "(a warning says so); without it such a parameter is reported and left out.")
+    extra_as: str | None = Field(None, description="Write the `extra` lines as this one parameter, `-c name=value` "
+                                 "each (libpq's `options`, which psql, psycopg, pgJDBC and the server read), and "
+                                 "read that parameter back into lines; without it each line is its own parameter.")
     more_hosts: str | None = Field(None, description="Field for the hosts after the first of a multi-host URL "
                                    "(libpq's `host1:5432,host2:5433`), kept as text `host2:5433, host3`; "
                                    "without it a URL with several hosts is refused.")
@@ -889,7 +895,8 @@ class Manifest(BaseModel):
             if not self.url_schemes:
                 raise ValueError("'url' is set but 'url_schemes' is empty: list the schemes it parses")
             fields = _all_field_keys(self.credentials)
-            for part in ("host", "port", "user", "password", "lone_user", "path", "base_url", "more_hosts"):
+            for part in ("host", "port", "user", "password", "lone_user", "path", "base_url", "more_hosts",
+                         "extra"):
                 target = getattr(self.url, part)
                 if target is not None and target not in fields and target in self.url.model_fields_set:
                     raise ValueError(f"url.{part} names {target!r}, which is not a credential field: set it "

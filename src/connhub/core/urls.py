@@ -63,6 +63,8 @@ class ParsedUrl:
     driver_hint: str | None = None
     #: What the pasted text was read as: "url", "jdbc", "sqlalchemy" or "keywords".
     form: str = "url"
+    #: Parameters it maps to no field but keeps in its `extra` field for the driver (the caller warns).
+    kept_params: list[str] = field(default_factory=list)
 
 
 #: libpq's URL schemes: only their types read libpq's keyword/value strings.
@@ -98,6 +100,84 @@ def parse_url(manifest: Manifest, specs: list[FieldSpec], url: str) -> ParsedUrl
     parsed = _parse_parts(manifest, specs, scheme, rest)
     parsed.form, parsed.driver_hint = form, driver
     return parsed
+
+
+def _keep_extra(fmt: UrlFormat, kinds: dict[str, FieldSpec], pairs: list[tuple[str, str]], values: dict[str, Any],
+                unknown: list[str]) -> list[str]:
+    """Move the unknown parameters (name, value) into the type's `extra` field, one `name=value` a line; the
+    names kept. A name given twice is refused as a mapped one is."""
+    if fmt.extra is None or fmt.extra not in kinds or not pairs:
+        return []
+    if fmt.extra_as:
+        pairs = [unpacked for name, value in pairs
+                 for unpacked in (_command_line_options(value) if name == fmt.extra_as else [(name, value)])]
+    kept: list[str] = []
+    for name, value in pairs:
+        if name in kept:
+            raise UrlError(f"query parameter {name!r} is given more than once: keep one")
+        if value == "":
+            raise UrlError(f"query parameter {name!r} has no value: write {name}=value, or remove it")
+        if not EXTRA_NAME.fullmatch(name):
+            raise UrlError(f"query parameter {name!r} is not a name a driver option can have")
+        kept.append(name)
+    lines = [line for line in str(values.get(fmt.extra) or "").splitlines() if line.strip()]
+    values[fmt.extra] = "\n".join(lines + [f"{name}={value}" for name, value in pairs])
+    unknown[:] = [name for name in unknown if name not in kept]
+    return kept
+
+
+def _command_line_options(text: str) -> list[tuple[str, str]]:
+    """libpq's `options`: `-c name=value` (or `-cname=value`, `--name=value`) each, a backslash escaping the
+    next character (a space inside a value is `\\ `)."""
+    words, word, escaped = [], [], False
+    for ch in text + " ":
+        if escaped:
+            word.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch.isspace():
+            if word:
+                words.append("".join(word))
+            word = []
+        else:
+            word.append(ch)
+    pairs, i = [], 0
+    while i < len(words):
+        word = words[i]
+        if word == "-c" and i + 1 < len(words):
+            word, i = words[i + 1], i + 1
+        elif word.startswith("-c"):
+            word = word[2:]
+        elif word.startswith("--"):
+            word = word[2:]
+        else:
+            raise UrlError("the options parameter holds -c name=value settings, e.g. options=-c search_path=app")
+        name, equals, value = word.partition("=")
+        if not equals:
+            raise UrlError(f"the options setting {name!r} has no value: write -c {name}=value")
+        pairs.append((name.replace("-", "_"), value))
+        i += 1
+    return pairs
+
+
+def _as_command_line_options(pairs: list[tuple[str, str]]) -> str:
+    return " ".join(f"-c {name}=" + value.replace("\\", "\\\\").replace(" ", "\\ ") for name, value in pairs)
+
+
+#: The name of a driver option kept in a type's `extra` field (a URL's unknown parameter).
+EXTRA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}")
+
+
+def extra_options(text: Any) -> list[tuple[str, str]]:
+    """The `name=value` lines of an `extra` field, in order (blank lines and `# comments` skipped)."""
+    pairs = []
+    for line in str(text or "").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            pairs.append((name.strip(), value.strip()))
+    return pairs
 
 
 def _parse_parts(manifest: Manifest, specs: list[FieldSpec], scheme: str, rest: str) -> ParsedUrl:
@@ -138,7 +218,7 @@ def _parse_parts(manifest: Manifest, specs: list[FieldSpec], scheme: str, rest: 
             raise UrlError(_AMBIGUOUS) from None
         raise
     given = set(values)
-    unknown, from_query = _take_query(fmt, query, values, kinds, _part_params(scheme))
+    unknown, from_query, kept = _take_query(fmt, query, values, kinds, _part_params(scheme))
     if not host and fmt.host is not None and fmt.path_mode != "absolute" and fmt.host not in values \
             and (fmt.host not in kinds or kinds[fmt.host].default is None):  # libpq: no host is the default one
         raise UrlError("the URL has no host: write it as scheme://host[:port] (or ?host=…)")
@@ -148,7 +228,7 @@ def _parse_parts(manifest: Manifest, specs: list[FieldSpec], scheme: str, rest: 
     if clash:
         raise UrlError(f"the URL gives {', '.join(sorted(clash))} twice, in its address and as a query parameter: "
                        "keep one")
-    return ParsedUrl(values, unknown, has_userinfo or bool({fmt.user, fmt.password} & from_query))
+    return ParsedUrl(values, unknown, has_userinfo or bool({fmt.user, fmt.password} & from_query), kept_params=kept)
 
 
 def _parse_unix(fmt: UrlFormat, rest: str, values: dict[str, Any], kinds: dict[str, FieldSpec]) -> ParsedUrl:
@@ -160,8 +240,8 @@ def _parse_unix(fmt: UrlFormat, rest: str, values: dict[str, Any], kinds: dict[s
         raise UrlError("a unix:// URL names the socket's absolute path: unix:///run/redis/redis.sock")
     has_userinfo = userinfo is not None and _take_userinfo(fmt, userinfo, values, kinds)
     _put(values, fmt.host, _decode(path, "socket path"), "a socket path", kinds)
-    unknown, from_query = _take_query(fmt, query, values, kinds, _part_params(UNIX_SCHEME))
-    return ParsedUrl(values, unknown, has_userinfo or bool({fmt.user, fmt.password} & from_query))
+    unknown, from_query, kept = _take_query(fmt, query, values, kinds, _part_params(UNIX_SCHEME))
+    return ParsedUrl(values, unknown, has_userinfo or bool({fmt.user, fmt.password} & from_query), kept_params=kept)
 
 
 def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> ParsedUrl:
@@ -192,6 +272,7 @@ def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> Pa
     values: dict[str, Any] = {}
     unknown: list[str] = []
     userinfo = False
+    unmapped: list[tuple[str, str]] = []
     lists: dict[str, list[str]] = {}  # libpq's host=a,b port=5432,5433
     for name, value in pairs:
         if name in ("host", "port") and "," in value and fmt.more_hosts in kinds:
@@ -202,6 +283,7 @@ def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> Pa
         if target is None or target not in kinds:
             if name not in unknown:
                 unknown.append(name)
+            unmapped.append((name, value))
             continue
         if target in values:
             raise UrlError(f"keyword {name!r} is given more than once: keep one")
@@ -211,7 +293,8 @@ def _parse_keywords(manifest: Manifest, specs: list[FieldSpec], text: str) -> Pa
         userinfo |= part in ("user", "password")
     if lists:
         _keyword_host_lists(fmt, lists, values)
-    return ParsedUrl(values, unknown, userinfo, form="keywords")
+    kept = _keep_extra(fmt, kinds, unmapped, values, unknown)
+    return ParsedUrl(values, unknown, userinfo, form="keywords", kept_params=kept)
 
 
 def _keyword_host_lists(fmt: UrlFormat, lists: dict[str, list[str]], values: dict[str, Any]) -> None:
@@ -296,9 +379,11 @@ def _part_params(scheme: str) -> dict[str, str]:
 
 
 def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[str, FieldSpec],
-                parts: dict[str, str] | None = None) -> tuple[list[str], set[str]]:
-    """(unknown parameter names, fields set from libpq/JDBC part parameters such as ?host= or ?user=)."""
+                parts: dict[str, str] | None = None) -> tuple[list[str], set[str], list[str]]:
+    """(unknown parameter names, fields set from libpq/JDBC part parameters such as ?host= or ?user=, the
+    unknown ones kept in the type's `extra` field)."""
     unknown: list[str] = []
+    unmapped: list[tuple[str, str]] = []
     from_parts: set[str] = set()
     seen: dict[str, str] = {}  # field → the parameter that set it (aliases share a field: ssl-mode, sslMode)
     for part in query.split("&"):
@@ -325,6 +410,7 @@ def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[
         if target is None:
             if name not in unknown:
                 unknown.append(name)
+            unmapped.append((name, _decode(raw_value, f"value of query parameter {name!r}")))
             continue
         if seen.get(target) == name:
             raise UrlError(f"query parameter {name!r} is given more than once: keep one")
@@ -338,7 +424,8 @@ def _take_query(fmt: UrlFormat, query: str, values: dict[str, Any], kinds: dict[
                 and not 0 < int(value) < 65536:
             raise UrlError(f"port {value!r} is not a number from 1 to 65535")
         values[target] = _typed(kinds.get(target), value, f"query parameter {name!r}")
-    return unknown, from_parts
+    kept = _keep_extra(fmt, kinds, unmapped, values, unknown)
+    return unknown, from_parts, kept
 
 
 def _parse_base_url(fmt: UrlFormat, scheme: str, rest: str, values: dict[str, Any],
@@ -514,7 +601,7 @@ def url_field_keys(manifest: Manifest) -> tuple[set[str], set[str]]:
     if not manifest.url_schemes:
         return set(), set()
     fmt = manifest.url or UrlFormat()
-    parts = (fmt.base_url,) if fmt.base_url else (fmt.host, fmt.port, fmt.path, fmt.more_hosts)
+    parts = (fmt.base_url,) if fmt.base_url else (fmt.host, fmt.port, fmt.path, fmt.more_hosts, fmt.extra)
     always = {key for key in parts if key}
     always |= {key for implied in fmt.scheme_values.values() for key in implied}
     always |= set(fmt.query.values())
@@ -598,6 +685,9 @@ def format_url(manifest: Manifest, specs: list[FieldSpec], values: dict[str, Any
     if path is not None and fmt.path_default is not None and str(path) == fmt.path_default:
         path = None
     query = _query_pairs(fmt, kinds, secret, values)
+    if fmt.extra in kinds and fmt.extra not in secret and (extra := extra_options(values.get(fmt.extra))):
+        # after the mapped ones: one libpq `options` parameter, or each as the URL carried it
+        query += [(fmt.extra_as, _as_command_line_options(extra))] if fmt.extra_as else extra
     more = split_hosts(str(given(fmt.more_hosts) or "")) if fmt.more_hosts else []
     if more and style != "libpq" and isinstance(host, str) and host.startswith("/"):
         raise UrlError("a Unix socket followed by more hosts has only the libpq form (host=/run/postgresql,db2)")

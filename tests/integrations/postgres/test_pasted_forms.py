@@ -45,7 +45,7 @@ DOCUMENTED = [
     ("jdbc:postgresql://db:5432/orders?user=app&password=s3cret",
      {"host": "db", "port": 5432, "database": "orders", "user": "app", "password": "s3cret"}, [], "jdbc"),
     ("jdbc:postgresql://db/orders?ssl=true&sslmode=require",
-     {"host": "db", "database": "orders", "sslmode": "require"}, ["ssl"], "jdbc"),
+     {"host": "db", "database": "orders", "sslmode": "require", "server_settings": "ssl=true"}, [], "jdbc"),
     ("postgresql+psycopg://app:pw@db/orders", {"host": "db", "database": "orders", "user": "app", "password": "pw"},
      [], "sqlalchemy"),
     ("postgresql+asyncpg://app@db:6432/orders?target_session_attrs=any",
@@ -153,6 +153,31 @@ def test_driver_parameters_reach_the_server(registry):
             await conn.close()
 
     assert asyncio.run(name_seen()) == "connhub-test"
+
+
+def test_server_settings_reach_the_server_and_a_bad_one_is_a_config_error(registry, run):
+    """A pasted URL's other parameters (and libpq's options=-c …) become the session's settings; a name the
+    server does not know ends the test as a configuration error naming it."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    from connhub.core.context import TestContext
+    from connhub.integrations.postgres import connect
+
+    values = read(registry, "postgresql://postgres@127.0.0.1/test?search_path=connhub_x,public"
+                            "&options=-c%20statement_timeout%3D4s").values
+    assert values["server_settings"] == "search_path=connhub_x,public\nstatement_timeout=4s"
+
+    async def seen() -> tuple:
+        conn = await connect(values, {}, TestContext(5.0))
+        try:
+            return await conn.fetchval("SHOW search_path"), await conn.fetchval("SHOW statement_timeout")
+        finally:
+            await conn.close()
+
+    assert asyncio.run(seen()) == ("connhub_x,public", "4s")
+    result = run("postgres", {"host": "127.0.0.1", "port": 5432, "database": "test", "user": "postgres",
+                              "server_settings": "no_such_setting_x=1"})
+    assert not result.ok and result.error_class.value == "config", result
+    assert "no_such_setting_x" in result.message
 
 
 def test_the_postgres_query_action_over_the_socket(registry):

@@ -310,7 +310,11 @@ class InstanceDialog(QDialog):
         self.url_edit.setText("")  # unlike clear(), also forgets the undo history: the URL may hold a password
         self.url_edit.set_revealed(False)  # the next URL is masked again
         self._url_text = ""
-        if parsed.unknown_params:
+        if parsed.kept_params:
+            extra = next((s.title for s in self.entry.specs if s.key == self.entry.manifest.url.extra), "")
+            self._show_url_message("warning", f"Filled in. These URL parameters were kept in {extra} (Advanced), "
+                                   f"for the driver: {', '.join(parsed.kept_params)}")
+        elif parsed.unknown_params:
             self._show_url_message("warning", f"Filled in. {self.entry.name} does not know these URL parameters, "
                                    f"which were left out: {', '.join(parsed.unknown_params)}")
         else:

@@ -23,6 +23,7 @@ from connhub.core.errors import (
 from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import classify_os_chain, handshake, resolve_host, socket_present, tls_context
 from connhub.core.results import ProbeInfo
+from connhub.core.urls import EXTRA_NAME, extra_options
 from connhub.integrations.mysql.actions import MysqlActions
 
 #: MySQL's --ssl-mode values, weakest first.
@@ -50,6 +51,7 @@ _PERMISSION = {
 _NOT_FOUND = {1049}  # ER_BAD_DB_ERROR
 _RATE_LIMITED = {1040, 1203, 1226}  # too many connections (server, user), user resource limit reached
 _TLS = {3159, 2026}  # ER_SECURE_TRANSPORT_REQUIRED, CR_SSL_CONNECTION_ERROR
+_CONFIG = {1193, 1231, 1232}  # unknown system variable, a value it cannot take, a value of the wrong type
 _CR_CONN_HOST_ERROR, _CR_SERVER_LOST = 2003, 2013
 _CLIENT_SSL = 2048  # the capability flag a server sets when it offers TLS (pymysql.constants.CLIENT.SSL)
 
@@ -121,10 +123,17 @@ async def open_connection(config: Values, secrets: Values, ctx: TestContext) -> 
         init_command=str(config.get("init_command") or "") or None, connect_timeout=timeout, ssl=context,
         autocommit=None, program_name="connhub")
     conn.require_tls = mode not in ("DISABLED", "PREFERRED")
+    variables = extra_options(config.get("session_variables"))
+    if bad := [name for name, _ in variables if not EXTRA_NAME.fullmatch(name)]:  # inside backticks below
+        raise ConfigError(f"Session variables: {bad[0]!r} is not a variable name")
     try:
         with handshake(ctx, lambda exc: _map_error(exc, ctx, conn, mode)):
             async with asyncio.timeout(ctx.remaining()):  # aiomysql bounds only the TCP connect itself
                 await conn._connect()
+                if variables:
+                    async with conn.cursor() as cursor:
+                        await cursor.execute("SET SESSION " + ", ".join(f"`{name}` = %s" for name, _ in variables),
+                                             [_sql_value(value) for _, value in variables])
     except BaseException:
         conn.close()  # at once, also when cancelled
         raise
@@ -150,6 +159,17 @@ def _connection_class() -> type:
             await super()._request_authentication()
 
     return _TestConnection
+
+
+def _sql_value(text: str) -> int | float | str:
+    """A session variable's value as MySQL wants it: numeric variables refuse a quoted number."""
+    for kind in (int, float):
+        try:
+            number = kind(text)
+        except ValueError:
+            continue
+        return number if number == number and abs(number) != float("inf") else text  # not nan, not inf
+    return text
 
 
 def _wire_password(password: Any) -> str:
@@ -229,6 +249,8 @@ def _map_error(exc: BaseException, ctx: TestContext, conn: Any, mode: str) -> Co
         return RateLimited(text)
     if code in _TLS:
         return TlsError(text)
+    if code in _CONFIG:
+        return ConfigError(f"{text}: check Session variables")
     if code in (_CR_CONN_HOST_ERROR, _CR_SERVER_LOST):
         mapped = classify_os_chain(exc, ctx.timeout)
         if mapped is not None:

@@ -10,7 +10,7 @@ from connhub.core.errors import AuthError, ConfigError, ConnectionTestError, Not
 from connhub.core.integration import DriverIntegration, Values
 from connhub.core.net import handshake, resolve_host, resolve_hosts, socket_present, tls_context
 from connhub.core.results import ProbeInfo
-from connhub.core.urls import UrlError, split_hosts
+from connhub.core.urls import UrlError, extra_options, split_hosts
 from connhub.integrations.postgres.actions import PostgresActions
 
 SSLMODES = ("disable", "prefer", "require", "verify-ca", "verify-full")
@@ -23,7 +23,11 @@ class PostgresIntegration(PostgresActions, DriverIntegration):
     driver_errors = (("asyncpg:InvalidPasswordError", AuthError),
                      ("asyncpg:InvalidAuthorizationSpecificationError", AuthError),
                      ("asyncpg:InvalidCatalogNameError", NotFound),
-                     ("asyncpg:InsufficientPrivilegeError", PermissionDenied))
+                     ("asyncpg:InsufficientPrivilegeError", PermissionDenied),
+                     # a Server settings name the server does not know, or a value it refuses
+                     ("asyncpg:UndefinedObjectError", ConfigError),
+                     ("asyncpg:InvalidParameterValueError", ConfigError),
+                     ("asyncpg:CantChangeRuntimeParamError", ConfigError))
 
     @classmethod
     def refine_error(cls, exc: BaseException, ctx: TestContext | None) -> ConnectionTestError | None:
@@ -87,8 +91,11 @@ async def connect(config: Values, secrets: Values, ctx: TestContext) -> Any:
     if config.get("connect_timeout"):
         timeout = min(timeout, float(config["connect_timeout"]))
     options: dict[str, Any] = {}
+    settings = dict(extra_options(config.get("server_settings")))  # the Advanced list: GUCs for the session
     if config.get("application_name"):
-        options["server_settings"] = {"application_name": str(config["application_name"])}
+        settings["application_name"] = str(config["application_name"])
+    if settings:
+        options["server_settings"] = settings
     if config.get("target_session_attrs") not in (None, "", "any"):
         options["target_session_attrs"] = str(config["target_session_attrs"])
     with handshake(ctx, lambda exc: _map_error(exc, ctx)):
