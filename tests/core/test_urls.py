@@ -283,6 +283,10 @@ def test_parameters_a_type_maps_to_no_field_are_kept_in_its_extra_field(registry
     assert spelled.values["server_settings"] == "search_path=app\nwork_mem=4MB\nlock_timeout=1s"
     with pytest.raises(UrlError, match="-c name=value"):
         parse(registry, "postgres", "postgres://db/x?options=search_path")
+    # a parameter that may carry a secret is never kept as plain configuration: reported and left out
+    carried = parse(registry, "postgres", "postgres://db/x?sslpassword=Canary-9d&search_path=app")
+    assert carried.values["server_settings"] == "search_path=app" and "Canary-9d" not in repr(carried.values)
+    assert carried.unknown_params == ["sslpassword"] and carried.kept_params == ["search_path"]
 
 
 def test_a_parameter_of_another_type_is_unknown_and_the_url_otherwise_used(registry):

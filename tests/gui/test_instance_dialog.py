@@ -466,7 +466,7 @@ def test_unknown_url_parameters_are_named_in_a_warning(qtbot, qloop, make_window
                                     "user": "postgres", "sslmode": "require", "application_name": "x",
                                     "target_session_attrs": "any", "server_settings": "keepalives=1\ngssencmode=disable"}
     assert dialog.url_message_text() == ("Filled in. These URL parameters were kept in Server settings (Advanced), "
-                                         "for the driver: keepalives, gssencmode")
+                                         "for the driver: keepalives, gssencmode.")
     assert dialog.url_message.property("level") == "warning"
     cancel_dialog(qtbot, task, dialog)
 

@@ -111,6 +111,7 @@ def _keep_extra(fmt: UrlFormat, kinds: dict[str, FieldSpec], pairs: list[tuple[s
     if fmt.extra_as:
         pairs = [unpacked for name, value in pairs
                  for unpacked in (_command_line_options(value) if name == fmt.extra_as else [(name, value)])]
+    pairs = [(name, value) for name, value in pairs if not SECRET_LIKE.search(name)]  # never kept as plain config
     kept: list[str] = []
     for name, value in pairs:
         if name in kept:
@@ -165,6 +166,9 @@ def _as_command_line_options(pairs: list[tuple[str, str]]) -> str:
     return " ".join(f"-c {name}=" + value.replace("\\", "\\\\").replace(" ", "\\ ") for name, value in pairs)
 
 
+#: An unknown parameter that may carry a secret (libpq's sslpassword, a token): reported and dropped, never kept
+#: in the `extra` field, which is plain configuration.
+SECRET_LIKE = re.compile(r"pass|secret|token|pwd|credential|auth", re.I)
 #: The name of a driver option kept in a type's `extra` field (a URL's unknown parameter).
 EXTRA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,62}")
 

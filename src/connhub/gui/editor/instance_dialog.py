@@ -312,8 +312,9 @@ class InstanceDialog(QDialog):
         self._url_text = ""
         if parsed.kept_params:
             extra = next((s.title for s in self.entry.specs if s.key == self.entry.manifest.url.extra), "")
+            dropped = f" Left out: {', '.join(parsed.unknown_params)}" if parsed.unknown_params else ""
             self._show_url_message("warning", f"Filled in. These URL parameters were kept in {extra} (Advanced), "
-                                   f"for the driver: {', '.join(parsed.kept_params)}")
+                                   f"for the driver: {', '.join(parsed.kept_params)}.{dropped}")
         elif parsed.unknown_params:
             self._show_url_message("warning", f"Filled in. {self.entry.name} does not know these URL parameters, "
                                    f"which were left out: {', '.join(parsed.unknown_params)}")
