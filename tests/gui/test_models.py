@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
+from connhub.gui.instances.filter import InstanceFilter
 from connhub.gui.instances.models import (
-    InstanceFilter,
     InstanceListModel,
     Roles,
     age,

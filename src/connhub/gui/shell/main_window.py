@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 
 from connhub.gui.icons import app_icon, forget_type_icons
 from connhub.gui.instances import list_pane
+from connhub.gui.instances.filter import InstanceFilter
 from connhub.gui.instances.list_actions import InstanceActions
-from connhub.gui.instances.models import InstanceFilter, InstanceListModel, Roles
+from connhub.gui.instances.models import InstanceListModel, Roles
 from connhub.gui.ops import background, dialog_result, spawn
 from connhub.gui.probing.probe_all import ProbeAllController
 from connhub.gui.probing.single_test import SingleTest
