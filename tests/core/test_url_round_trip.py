@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 
 from connhub.core.fields import FieldKind, all_specs, defaults
 from connhub.core.manifest import UrlFormat
+from connhub.core.url_forms import format_url, url_styles
 from connhub.core.urls import (
     PART_PARAMS,
+    SECRET_LIKE,
     UrlError,
-    format_url,
     join_hosts,
     parse_url,
     split_hosts,
     url_field_keys,
-    url_styles,
 )
 from connhub.plugins.registry import Registry
 
@@ -62,7 +62,8 @@ def values_of(entry):
             parts[key] = st.one_of(hosts, st.just("/var/run/postgresql")) if fmt_name == "host-or-socket" else hosts
         elif key == fmt.extra:  # driver options kept as name=value lines: names no mapped parameter has
             taken = set(fmt.query) | set(PART_PARAMS) | {fmt.socket_param, "db", "username"}
-            names = st.from_regex(r"\A[a-z][a-z_]{0,10}\Z").filter(lambda n: n not in taken)
+            names = st.from_regex(r"\A[a-z][a-z_]{0,10}\Z").filter(
+                lambda n: n not in taken and not SECRET_LIKE.search(n))  # secret-like ones are never kept
             parts[key] = st.lists(st.tuples(names, st.from_regex(r"\A[A-Za-z0-9_]{1,8}\Z")), max_size=3,
                                   unique_by=lambda pair: pair[0]).map(
                 lambda pairs: "\n".join(f"{n}={v}" for n, v in pairs) or None)

@@ -16,7 +16,7 @@ import subprocess
 import pytest
 
 from connhub.core.fields import defaults
-from connhub.core.urls import format_connection
+from connhub.core.url_forms import format_connection
 from connhub.plugins.registry import Registry
 from tests.support.services import require_service
 

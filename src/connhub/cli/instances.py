@@ -109,7 +109,8 @@ def _print_list(records, args) -> int:
 def cmd_show(hub, args) -> int:
     record = hub.instances.find(args.name)
     if args.url:
-        from connhub.core.urls import UrlError, format_connection
+        from connhub.core.url_forms import format_connection
+        from connhub.core.urls import UrlError
 
         entry = hub.types.entry(record.type)
         try:

@@ -9,14 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from connhub.core.fields import FieldSpec, active_keys, defaults, secret_keys, validate_values
 from connhub.core.records import InstanceRecord, TypeDisabled
-from connhub.core.urls import (
-    LIBPQ_SCHEMES,
-    ParsedUrl,
-    connection_forms,
-    format_connection,
-    parse_url,
-    url_field_keys,
-)
+from connhub.core.url_forms import connection_forms, format_connection
+from connhub.core.urls import LIBPQ_SCHEMES, ParsedUrl, parse_url, url_field_keys
 from connhub.services.events import PayloadError, event_records, validate_payload
 
 if TYPE_CHECKING:

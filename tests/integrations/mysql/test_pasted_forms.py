@@ -15,7 +15,8 @@ import os
 import pytest
 
 from connhub.core.fields import defaults, validate_values
-from connhub.core.urls import UrlError, format_url, parse_url
+from connhub.core.url_forms import format_url
+from connhub.core.urls import UrlError, parse_url
 from tests.support.services import require_service
 
 #: Debian's MariaDB socket (its `socket` setting); the same path the form proposes first.

@@ -224,7 +224,7 @@ def test_no_host_of_the_list_resolves(run):
 
 
 def test_several_hosts_are_shown_in_each_form_and_read_back(registry):
-    from connhub.core.urls import format_url
+    from connhub.core.url_forms import format_url
 
     entry = registry.get("postgres")
     values = {"host": "db1", "port": 5432, "database": "app", "user": "me", "more_hosts": "db2:5433, db3"}

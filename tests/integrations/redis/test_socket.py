@@ -8,7 +8,8 @@ import shutil
 
 import pytest
 
-from connhub.core.urls import format_url, parse_url
+from connhub.core.url_forms import format_url
+from connhub.core.urls import parse_url
 from connhub.services.actions import execute
 from tests.support.servers import throwaway_redis
 from tests.support.services import free_port
