@@ -1,10 +1,5 @@
-"""Create or edit one instance: name, "Paste URL", the generated credential form, Test on the unsaved values, Save.
-
-"Paste URL" (types with URL schemes only) fills the form from a connection URL: on Enter, on "Fill", or at once
-when a URL is pasted in (not on each keystroke). The box is masked like a password, because a pasted URL
-usually holds one, with the same eye to check what was pasted; after a fill it is emptied (undo history
-included) and the URL is kept nowhere. Parsing touches no network and no keyring, so it runs on the GUI thread.
-"""
+"""Create or edit one instance: name, "Paste URL" (gui/editor/url_paste.py, types with URL schemes only), the
+generated credential form, Test on the unsaved values, Save."""
 
 from __future__ import annotations
 
@@ -15,7 +10,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -45,39 +40,14 @@ from connhub.core.records import (
     NameTaken,
     VaultError,
 )
-from connhub.core.urls import UrlError, example_url
-from connhub.gui.editor.form import CredentialForm, _error_color, _muted_color
-from connhub.gui.editor.widgets import PasswordEdit
+from connhub.gui.editor.form import CredentialForm
+from connhub.gui.editor.url_paste import UrlEdit, UrlPaste, sentence
 from connhub.gui.icons import type_icon
-from connhub.gui.ops import HubOp, background, dialog_result, load_integration, pasted, show_error, spawn
+from connhub.gui.ops import HubOp, background, dialog_result, load_integration, show_error, spawn
 from connhub.gui.probing.probe_panel import ProbePanel
 from connhub.gui.theme import styled
 from connhub.plugins.registry import TypeEntry
 from connhub.services.hub import Hub
-
-
-class UrlEdit(PasswordEdit):
-    """The "Paste URL" box: masked, with the password box's eye to reveal it; Enter fills the form rather than
-    pressing the dialog's default button (Save)."""
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
-        super().keyPressEvent(event)  # emits returnPressed, then lets the key go on to the dialog
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-            event.accept()
-
-    def _update_action(self) -> None:
-        super()._update_action()
-        revealed = self.is_revealed()
-        self.reveal_action.setText("Hide" if revealed else "Show")
-        self.reveal_action.setToolTip("Hide the URL" if revealed else "Show the URL")
-        button = self.reveal_button()
-        if button is not None:
-            button.setAccessibleName("Show URL")
-            button.setAccessibleDescription("Hides the URL again" if revealed else "Reveals the URL as plain text")
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
 
 
 class InstanceDialog(QDialog):
@@ -127,15 +97,12 @@ class InstanceDialog(QDialog):
         name_row.addRow(name_label, self.name_edit)
         name_row.addRow("", self.name_error)
         self._name_row, self._name_label, self._name_aligned = name_row, name_label, False
-        self._url_label: QLabel | None = None
-        self.url_edit: UrlEdit | None = None
-        self.url_fill: QPushButton | None = None
-        self.url_message: QLabel | None = None
-        self._url_text = ""
-        if entry.manifest.url_schemes:
-            self._build_url_row(name_row)
+        self.url_paste = UrlPaste(hub, entry, name_row) if entry.manifest.url_schemes else None
+        self._url_label = self.url_paste.label if self.url_paste else None
 
         self.form = CredentialForm(entry.specs, entry.manifest.credentials)
+        if self.url_paste is not None:
+            self.url_paste.form = self.form
         self.form.set_values(dict(record.config) if record else defaults(entry.specs))
         if record:
             self.form.mark_saved_secrets(set(record.secret_fields))
@@ -245,100 +212,29 @@ class InstanceDialog(QDialog):
                 "secret_mode": "session" if self.ask_every_time.isChecked()
                 else "shared" if self.share_secrets.isChecked() else "keyring"}
 
-    def _build_url_row(self, rows: QFormLayout) -> None:
-        self.url_edit = UrlEdit()
-        self.url_edit.setObjectName("urlEdit")
-        self.url_edit.setPlaceholderText(example_url(self.entry.manifest, self.entry.specs))
-        self.url_edit.setAccessibleName("Connection URL")
-        self.url_edit.setToolTip("Paste a connection URL to fill in the form. The URL itself is not kept.")
-        self.url_edit.returnPressed.connect(self.fill_from_url)
-        self.url_edit.textEdited.connect(self._url_edited)
-        self.url_fill = QPushButton("&Fill")
-        self.url_fill.setAutoDefault(False)
-        self.url_fill.setToolTip("Fill in the form from the URL (Enter)")
-        self.url_fill.clicked.connect(self.fill_from_url)
-        self.url_message = QLabel()
-        self.url_message.setObjectName("urlMessage")
-        self.url_message.setWordWrap(True)
-        self.url_message.setTextFormat(Qt.TextFormat.PlainText)
-        self.url_message.hide()
-        # One cell holds the box, its button and the message under them, as the form's rows do.
-        cell = QWidget()
-        column = QVBoxLayout(cell)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(2)
-        line = QHBoxLayout()
-        line.setContentsMargins(0, 0, 0, 0)
-        line.addWidget(self.url_edit, 1)
-        line.addWidget(self.url_fill)
-        column.addLayout(line)
-        column.addWidget(self.url_message)
-        self._url_label = QLabel("Paste &URL")
-        self._url_label.setBuddy(self.url_edit)
-        rows.addRow(self._url_label, cell)
+    # --- paste a URL (gui/editor/url_paste.py) ---------------------------------------------------------
 
-    # --- paste a URL ------------------------------------------------------------------------------------
+    @property
+    def url_edit(self) -> UrlEdit | None:
+        return self.url_paste.edit if self.url_paste else None
 
-    def _url_edited(self, text: str) -> None:
-        before, self._url_text = self._url_text, text
-        self._show_url_message("", "")  # an old message no longer matches what is in the box
-        if pasted(before, text) and "://" in text:
-            self.fill_from_url()  # pasted (or dropped) in one go: fill at once
+    @property
+    def url_fill(self) -> QPushButton | None:
+        return self.url_paste.fill_button if self.url_paste else None
+
+    @property
+    def url_message(self) -> QLabel | None:
+        return self.url_paste.message if self.url_paste else None
+
+    def fill_from_url(self) -> bool:
+        return self.url_paste.fill() if self.url_paste else False
 
     def fill_from_pasted(self, url: str) -> bool:
         """Quick connect: the URL goes through the URL box, as if pasted there (masked, then forgotten)."""
-        if self.url_edit is None:
-            return False
-        self.url_edit.setText(url)
-        self._url_text = url
-        return self.fill_from_url()
-
-    def fill_from_url(self) -> bool:
-        """Fill the form from the URL box; on a bad URL, say why under the box and change nothing."""
-        if self.url_edit is None or self.url_edit.isReadOnly():
-            return False
-        url = self.url_edit.text()
-        if not url.strip():
-            self._show_url_message("error", f"Paste a connection URL first, like {self.url_edit.placeholderText()}")
-            return False
-        try:
-            parsed = self.hub.types.values_from_url(self.entry.type, url, keep=self.form.values())
-        except UrlError as exc:
-            self._show_url_message("error", _sentence(str(exc)))
-            return False
-        self.form.set_values(parsed.values)
-        self.url_edit.setText("")  # unlike clear(), also forgets the undo history: the URL may hold a password
-        self.url_edit.set_revealed(False)  # the next URL is masked again
-        self._url_text = ""
-        if parsed.kept_params:
-            extra = next((s.title for s in self.entry.specs if s.key == self.entry.manifest.url.extra), "")
-            dropped = f" Left out: {', '.join(parsed.unknown_params)}" if parsed.unknown_params else ""
-            self._show_url_message("warning", f"Filled in. These URL parameters were kept in {extra} (Advanced), "
-                                   f"for the driver: {', '.join(parsed.kept_params)}.{dropped}")
-        elif parsed.unknown_params:
-            self._show_url_message("warning", f"Filled in. {self.entry.name} does not know these URL parameters, "
-                                   f"which were left out: {', '.join(parsed.unknown_params)}")
-        else:
-            self._show_url_message("info", "Filled in from the URL (the URL itself is not kept)")
-        return True
-
-    def _show_url_message(self, level: str, text: str) -> None:
-        if self.url_message is None:
-            return
-        palette = self.url_message.palette()
-        base = self.palette()
-        dark = base.color(QPalette.ColorRole.Window).lightness() < 128
-        color = {"error": _error_color(base), "warning": QColor("#ffcc80" if dark else "#8a5300")}.get(
-            level, _muted_color(base))
-        palette.setColor(QPalette.ColorRole.WindowText, color)
-        self.url_message.setPalette(palette)
-        self.url_message.setProperty("level", level)
-        self.url_message.setText(text)
-        self.url_message.setVisible(bool(text))
-        self.url_edit.setAccessibleDescription(text)
+        return self.url_paste.fill_from(url) if self.url_paste else False
 
     def url_message_text(self) -> str:
-        return self.url_message.text() if self.url_message is not None and self.url_message.isVisibleTo(self) else ""
+        return self.url_paste.message_text() if self.url_paste else ""
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
@@ -621,7 +517,7 @@ class InstanceDialog(QDialog):
         secret = set(exc.current.secret_fields) | {s.key for s in self.entry.specs if s.secret}
         differ = [k for k in sorted(set(mine) | set(theirs)) if k not in secret and mine.get(k) != theirs.get(k)]
         both = "".join(f"\n• {k}: theirs {theirs.get(k, '—')!s}, yours {mine.get(k, '—')!s}" for k in differ[:8])
-        show_error(self, "Changed elsewhere", f"{_sentence(str(exc))}.{both and chr(10) + both}\n\nYour changes "
+        show_error(self, "Changed elsewhere", f"{sentence(str(exc))}.{both and chr(10) + both}\n\nYour changes "
                    "were not saved. Save again to replace the other changes with yours, or Cancel to keep them.")
 
     def _deleted_elsewhere(self, _exc: InstanceNotFound) -> None:
