@@ -72,3 +72,27 @@ def read_json_input(file: str, *, max_bytes: int | None = None) -> Any:
     if problem is not None:  # said as before, and without opening it (a FIFO would block)
         raise UsageError(f"cannot read {file}: {os.strerror(problem)}")
     return read_document(path, max_bytes=limit, name=file)
+
+
+def secrets_from_args(args, secret_keys: set[str]) -> dict[str, str]:
+    """The secrets given by `--secret-stdin FIELD` (a line each, in order) and `--secret-env FIELD=VAR`; a field
+    that is not one of `secret_keys`, or a variable that is not set, is a usage error (no value is echoed)."""
+    import os
+    import sys
+
+    def check(key: str) -> None:
+        if key not in secret_keys:
+            raise UsageError(f"{key!r} is not a secret field of this type; secret fields: "
+                             f"{', '.join(sorted(secret_keys))}")
+
+    values: dict[str, str] = {}
+    for key in args.secret_stdin:
+        check(key)
+        values[key] = sys.stdin.readline().rstrip("\r\n")
+    for item in args.secret_env:
+        key, sep, var = item.partition("=")
+        check(key)
+        if not sep or var not in os.environ:
+            raise UsageError(f"--secret-env {key}=VAR: environment variable {var or '?'!r} is not set")
+        values[key] = os.environ[var]
+    return values

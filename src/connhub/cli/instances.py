@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any
 
-from connhub.cli.common import EXIT_OK, MASK, UsageError, parse_value, safe
+from connhub.cli.common import EXIT_OK, MASK, UsageError, parse_value, safe, secrets_from_args
 
 
 def add_parsers(sub) -> None:
@@ -174,15 +174,7 @@ def cmd_add(hub, args) -> int:
             raise UsageError(f"{key} is a secret: pass it with --secret-stdin {key} or --secret-env {key}=VAR, "
                              "or leave it out to be asked")
         values[key] = raw if spec.discriminator == key else parse_value(spec, raw)
-    for key in args.secret_stdin:
-        _require_secret_field(specs, key)
-        values[key] = sys.stdin.readline().rstrip("\r\n")
-    for item in args.secret_env:
-        key, sep, var = item.partition("=")
-        _require_secret_field(specs, key)
-        if not sep or var not in os.environ:
-            raise UsageError(f"--secret-env {key}=VAR: environment variable {var or '?'!r} is not set")
-        values[key] = os.environ[var]
+    values.update(secrets_from_args(args, {k for k, s in specs.items() if s.secret}))
     later = pending_tokens(entry, values)  # OAuth tokens come from `connhub signin NAME`
     if not args.no_prompt and sys.stdin.isatty():
         for key in sorted(active_keys(entry.specs, values) - later):
@@ -253,12 +245,6 @@ def _values_from_url(hub, entry, args, specs) -> dict[str, Any]:
         raise UsageError(f"{source}: the URL has parameters {entry.type} does not know: "
                          f"{', '.join(parsed.unknown_params)} (remove them{offer})")
     return parsed.values
-
-
-def _require_secret_field(specs, key: str) -> None:
-    if key not in specs or not specs[key].secret:
-        secret = sorted(k for k, s in specs.items() if s.secret)
-        raise UsageError(f"{key!r} is not a secret field of this type; secret fields: {', '.join(secret)}")
 
 
 def cmd_remove(hub, args) -> int:

@@ -7,10 +7,9 @@ prompt, `--secret-stdin FIELD` or `--secret-env FIELD=VAR`, never from an argume
 
 from __future__ import annotations
 
-import os
 import sys
 
-from connhub.cli.common import EXIT_OK, UsageError, safe
+from connhub.cli.common import EXIT_OK, UsageError, safe, secrets_from_args
 
 
 def add_parsers(sub) -> None:
@@ -38,16 +37,7 @@ def cmd_secret(hub, args) -> int:
     from connhub.core.fields import all_specs
 
     secret_keys = {s.key for s in all_specs(hub.types.entry(record.type).specs) if s.secret and not s.app_level}
-    values: dict[str, str] = {}
-    for key in args.secret_stdin:
-        _check(key, secret_keys)
-        values[key] = sys.stdin.readline().rstrip("\r\n")
-    for item in args.secret_env:
-        key, sep, var = item.partition("=")
-        _check(key, secret_keys)
-        if not sep or var not in os.environ:
-            raise UsageError(f"--secret-env {key}=VAR: environment variable {var or '?'!r} is not set")
-        values[key] = os.environ[var]
+    values = secrets_from_args(args, secret_keys)
     if not values and sys.stdin.isatty():
         import getpass
 
@@ -63,6 +53,3 @@ def cmd_secret(hub, args) -> int:
     return EXIT_OK
 
 
-def _check(key: str, secret_keys: set[str]) -> None:
-    if key not in secret_keys:
-        raise UsageError(f"{key!r} is not a secret field of this type ({', '.join(sorted(secret_keys))})")
