@@ -145,17 +145,22 @@ def test_the_scaffold_says_the_test_is_not_written_yet(monkeypatch):
 '''
 
 
-def new_type(args) -> int:
-    """Write the folder; refuse (UsageError, exit 2) a bad name or one that is taken."""
+def free_type_name(name: str) -> str:
+    """`name` when it can name a new type (an id no type has yet); else a UsageError (exit 2) saying why."""
     from connhub.core.manifest import TYPE_PATTERN
     from connhub.plugins.registry import Registry
 
-    name = args.name
     if not TYPE_PATTERN.fullmatch(name) or not name.isidentifier():
         raise UsageError(f"{safe(name)!r} is not a type name: lowercase letters, digits and '_', starting with a "
                          "letter, at most 40 characters")
     if name in Registry.discover():
         raise UsageError(f"type {name!r} exists already: choose another name")
+    return name
+
+
+def new_type(args) -> int:
+    """Write the folder; refuse (UsageError, exit 2) a bad name or one that is taken."""
+    name = free_type_name(args.name)
     folder = Path(args.dir) / name
     if folder.exists():
         raise UsageError(f"{safe(str(folder))} exists already: choose another --dir or name")
@@ -306,16 +311,9 @@ connhub's docs/PLUGINS.md is the contract.
 
 def new_plugin(args) -> int:
     """Write the project folder; refuse (UsageError, exit 2) a bad name, one a type has, an existing folder."""
-    from connhub.core.manifest import TYPE_PATTERN
     from connhub.core.plugin import PLUGIN_API
-    from connhub.plugins.registry import Registry
 
-    name = args.name
-    if not TYPE_PATTERN.fullmatch(name) or not name.isidentifier():
-        raise UsageError(f"{safe(name)!r} is not a type name: lowercase letters, digits and '_', starting with a "
-                         "letter, at most 40 characters")
-    if name in Registry.discover():
-        raise UsageError(f"type {name!r} exists already: choose another name")
+    name = free_type_name(args.name)
     dist, package = f"connhub-{name.replace('_', '-')}", f"connhub_{name}"
     project = Path(args.dir) / dist
     if project.exists():
