@@ -427,7 +427,7 @@ def test_typing_a_url_fills_only_on_enter_or_fill(qtbot, qloop, make_window):
 
 
 def test_a_bad_url_is_explained_under_the_box_and_changes_nothing(qtbot, qloop, make_window):
-    from connhub.gui.editor.form import _error_color
+    from connhub.gui.theme import error_color as _error_color
 
     window = make_window()
     task, dialog = open_new(qtbot, qloop, window, "redis")

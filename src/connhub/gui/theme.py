@@ -105,3 +105,18 @@ def dark_palette() -> QPalette:
     for role in (roles.Text, roles.ButtonText, roles.WindowText):
         palette.setColor(disabled, role, QColor("#6b7078"))
     return palette
+
+
+def error_color(palette: QPalette) -> QColor:
+    """A red that reads on the palette's background: darker on light themes, lighter on dark ones."""
+    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
+    return QColor("#ff8a80") if dark else QColor("#c5221f")
+
+
+def muted_color(palette: QPalette) -> QColor:
+    """Help and hint text: the text colour mixed into the window's, readable on light and dark themes."""
+    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+    mix = 0.62  # enough contrast for small text on both light and dark backgrounds
+    return QColor(round(text.red() * mix + window.red() * (1 - mix)),
+                  round(text.green() * mix + window.green() * (1 - mix)),
+                  round(text.blue() * mix + window.blue() * (1 - mix)))

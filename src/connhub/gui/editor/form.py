@@ -36,6 +36,7 @@ from connhub.core.fields import (
 )
 from connhub.gui.editor.field_editors import editor_for
 from connhub.gui.editor.widgets import FilePathEdit, HostOrSocketEdit
+from connhub.gui.theme import error_color, muted_color
 
 SAVED_SECRET_PLACEHOLDER = "Saved — type to replace"
 
@@ -59,20 +60,6 @@ class _Field:
     @property
     def key(self) -> str:
         return editor_for(self.spec).key(self.spec)
-
-
-def _error_color(palette: QPalette) -> QColor:
-    """A red that reads on the palette's background: darker on light themes, lighter on dark ones."""
-    dark = palette.color(QPalette.ColorRole.Window).lightness() < 128
-    return QColor("#ff8a80") if dark else QColor("#c5221f")
-
-
-def _muted_color(palette: QPalette) -> QColor:
-    text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
-    mix = 0.62  # enough contrast for small text on both light and dark backgrounds
-    return QColor(round(text.red() * mix + window.red() * (1 - mix)),
-                  round(text.green() * mix + window.green() * (1 - mix)),
-                  round(text.blue() * mix + window.blue() * (1 - mix)))
 
 
 class CredentialForm(QWidget):
@@ -259,7 +246,7 @@ class CredentialForm(QWidget):
 
     def _apply_colors(self) -> None:
         palette = self.palette()
-        error, muted = _error_color(palette), _muted_color(palette)
+        error, muted = error_color(palette), muted_color(palette)
         for row in self._ordered:
             self._color(row.error, error)
             if row.help is not None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -45,7 +45,7 @@ from connhub.gui.editor.url_paste import UrlEdit, UrlPaste, sentence
 from connhub.gui.icons import type_icon
 from connhub.gui.ops import HubOp, background, dialog_result, load_integration, show_error, spawn
 from connhub.gui.probing.probe_panel import ProbePanel
-from connhub.gui.theme import styled
+from connhub.gui.theme import muted_color, styled
 from connhub.plugins.registry import TypeEntry
 from connhub.services.hub import Hub
 
@@ -74,9 +74,7 @@ class InstanceDialog(QDialog):
         description.setTextFormat(Qt.TextFormat.PlainText)
         description.setWordWrap(True)
         palette = description.palette()
-        text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(*(round(a * 0.62 + b * 0.38) for a, b in (
-            (text.red(), window.red()), (text.green(), window.green()), (text.blue(), window.blue())))))
+        palette.setColor(QPalette.ColorRole.WindowText, muted_color(palette))
         description.setPalette(palette)
         titles = QVBoxLayout()
         titles.setSpacing(0)

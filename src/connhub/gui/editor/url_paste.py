@@ -12,9 +12,9 @@ from PySide6.QtGui import QColor, QKeyEvent, QPalette
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from connhub.core.urls import UrlError, example_url
-from connhub.gui.editor.form import _error_color, _muted_color
 from connhub.gui.editor.widgets import PasswordEdit
 from connhub.gui.ops import pasted
+from connhub.gui.theme import error_color, muted_color
 
 if TYPE_CHECKING:
     from connhub.gui.editor.form import CredentialForm
@@ -134,8 +134,8 @@ class UrlPaste:
         palette = self.message.palette()
         base = self.edit.palette()
         dark = base.color(QPalette.ColorRole.Window).lightness() < 128
-        color = {"error": _error_color(base), "warning": QColor("#ffcc80" if dark else "#8a5300")}.get(
-            level, _muted_color(base))
+        color = {"error": error_color(base), "warning": QColor("#ffcc80" if dark else "#8a5300")}.get(
+            level, muted_color(base))
         palette.setColor(QPalette.ColorRole.WindowText, color)
         self.message.setPalette(palette)
         self.message.setProperty("level", level)
